@@ -1,0 +1,70 @@
+//! `provider![a, b, c]`: the handlers one server runs, in order.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{LitStr, Path, Token};
+
+use crate::errors::Errors;
+
+struct ProviderInput {
+    runtime: Option<Path>,
+    handlers: Punctuated<Path, Token![,]>,
+}
+
+impl Parse for ProviderInput {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut runtime = None;
+        if input.peek(Token![crate]) && input.peek2(Token![=]) {
+            input.parse::<Token![crate]>()?;
+            input.parse::<Token![=]>()?;
+            runtime = Some(input.parse::<LitStr>()?.parse()?);
+            input.parse::<Token![;]>()?;
+        }
+        let handlers = Punctuated::parse_terminated(input)?;
+        Ok(ProviderInput { runtime, handlers })
+    }
+}
+
+pub(crate) fn provider(input: TokenStream) -> TokenStream {
+    let input: ProviderInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.to_compile_error(),
+    };
+    let rt = match &input.runtime {
+        Some(path) => quote!(#path),
+        None => quote!(::exhook_runtime),
+    };
+    let mut errors = Errors::default();
+    let mut seen: Vec<String> = Vec::new();
+    let mut unique = Vec::new();
+    for path in &input.handlers {
+        let text = quote!(#path).to_string();
+        if seen.contains(&text) {
+            errors.push(syn::Error::new_spanned(
+                path,
+                format!(
+                    "`{text}` is listed twice; each handler runs once per call, so list it once"
+                ),
+            ));
+        } else {
+            seen.push(text);
+            unique.push(path);
+        }
+    }
+    // `(a, (b, ()))`, each element spanned at the user's path so that a
+    // function that is not a handler is reported where it is listed.
+    let list = unique.iter().rev().fold(
+        quote!(()),
+        |rest, path| quote_spanned!(path.span()=> (#path, #rest)),
+    );
+    let errors = errors.finish();
+    quote! {
+        {
+            #errors
+            #rt::__private::Provider::<#list>::__new()
+        }
+    }
+}

@@ -1,0 +1,71 @@
+use std::fmt;
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// `EXHOOK_LISTEN` or the given address is not `host:port`.
+    ListenAddress {
+        /// The text that was given.
+        value: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The listening socket could not be opened.
+    Bind {
+        /// The address.
+        address: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A handler takes `State<T>` and no `T` was given to the server.
+    MissingState {
+        /// The handler's path.
+        handler: &'static str,
+        /// The state type.
+        type_name: &'static str,
+    },
+    /// A handler's topic filter is invalid.
+    InvalidTopic {
+        /// The handler's path.
+        handler: &'static str,
+        /// The filter.
+        filter: &'static str,
+        /// Which rule it breaks.
+        source: exhook_topic::FilterError,
+    },
+    /// The gRPC server failed.
+    Transport(tonic::transport::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ListenAddress { value, reason } => {
+                write!(f, "invalid listen address {value:?}: {reason}")
+            }
+            Error::Bind { address, source } => write!(f, "cannot listen on {address}: {source}"),
+            Error::MissingState { handler, type_name } => write!(
+                f,
+                "handler `{handler}` takes `State<{type_name}>`, but the server has no such state; add `.state(value)` to the `Server`"
+            ),
+            Error::InvalidTopic {
+                handler,
+                filter,
+                source,
+            } => write!(f, "handler `{handler}`: topic filter {filter:?}: {source}"),
+            Error::Transport(source) => write!(f, "gRPC server error: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Bind { source, .. } => Some(source),
+            Error::InvalidTopic { source, .. } => Some(source),
+            Error::Transport(source) => Some(source),
+            _ => None,
+        }
+    }
+}

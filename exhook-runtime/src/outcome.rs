@@ -1,0 +1,213 @@
+//! What handlers return, and how it becomes EMQX's answer.
+
+use std::fmt::Display;
+
+use tonic::Status;
+
+use crate::event::Message;
+use crate::hook::HookSet;
+
+/// The answer of an `on_client_authenticate` or `on_client_authorize` handler.
+///
+/// Handlers of one hook run in registration order, the way EMQX chains its
+/// callbacks: `Ignore` passes the current result on unchanged, `Continue`
+/// passes a new one on, `Allow` and `Deny` end the chain.
+///
+/// ```
+/// use exhook_runtime::{on_client_authenticate, ClientInfo, Decision};
+///
+/// #[on_client_authenticate]
+/// async fn admins_only(client: &ClientInfo) -> Decision {
+///     match client.username.as_str() {
+///         "admin" => Decision::Allow,
+///         "" => Decision::Deny,
+///         _ => Decision::Ignore,
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Allow, and stop the chain (`STOP_AND_RETURN` with `true`).
+    Allow,
+    /// Deny, and stop the chain (`STOP_AND_RETURN` with `false`).
+    Deny,
+    /// No opinion: the result so far goes on unchanged (`IGNORE`).
+    Ignore,
+    /// Set the result and let later handlers and callbacks decide (`CONTINUE`).
+    Continue(bool),
+}
+
+/// The answer of an `on_message_publish` handler.
+///
+/// A rewritten message starts from the one the handler received, because EMQX
+/// reads `qos`, `topic` and `payload` back from the answer: take the message
+/// by value, change it, and return it.
+///
+/// ```
+/// use exhook_runtime::{on_message_publish, Message, Publish};
+///
+/// #[on_message_publish(topic = "sensors/#")]
+/// async fn redact(mut msg: Message) -> Publish {
+///     if msg.payload.starts_with(b"secret") {
+///         return Publish::Drop;
+///     }
+///     msg.headers.insert("checked".into(), "yes".into());
+///     Publish::Continue(msg)
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Publish {
+    /// No opinion: the message goes on unchanged (`IGNORE`).
+    Ignore,
+    /// Go on with this message (`CONTINUE`).
+    Continue(Message),
+    /// Publish this message and stop the chain (`STOP_AND_RETURN`).
+    Stop(Message),
+    /// Do not publish the message: the current message is echoed with header
+    /// `allow_publish = "false"` and the chain stops (`STOP_AND_RETURN`).
+    Drop,
+}
+
+/// The answer of an `on_provider_loaded` handler: which of the registered
+/// hooks to advertise to the EMQX node that is loading the provider.
+///
+/// ```
+/// use exhook_runtime::{on_provider_loaded, Advertise, Hook, RequestMeta};
+///
+/// #[on_provider_loaded]
+/// async fn per_cluster(meta: &RequestMeta) -> Advertise {
+///     if meta.cluster_name == "edge" {
+///         Advertise::Only(Hook::advertisable().filter(|h| h.is_client_hook()).collect())
+///     } else {
+///         Advertise::All
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Advertise {
+    /// Every registered hook.
+    #[default]
+    All,
+    /// The registered hooks that are also in this set.
+    Only(HookSet),
+}
+
+/// Turns a handler's error into the gRPC status EMQX sees, which makes EMQX
+/// apply the server's `failed_action`.
+fn error_status(error: impl Display) -> Status {
+    Status::unknown(error.to_string())
+}
+
+/// Return types of notification handlers.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a notification hook handler",
+    label = "return `()` or `Result<(), E>` here",
+    note = "notification hooks (`on_client_connect`, `on_session_created`, `on_message_delivered`, …) return `()` or `Result<(), E>` with `E: Display`"
+)]
+pub trait NotifyOutput {
+    /// Converts into the call's result.
+    fn into_result(self) -> Result<(), Status>;
+}
+
+impl NotifyOutput for () {
+    #[inline]
+    fn into_result(self) -> Result<(), Status> {
+        Ok(())
+    }
+}
+
+impl<E: Display> NotifyOutput for Result<(), E> {
+    #[inline]
+    fn into_result(self) -> Result<(), Status> {
+        self.map_err(error_status)
+    }
+}
+
+/// Return types of authenticate and authorize handlers.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from `on_client_authenticate` or `on_client_authorize`",
+    label = "return `Decision` or `Result<Decision, E>` here",
+    note = "use `Decision::Allow`, `Decision::Deny`, `Decision::Ignore` or `Decision::Continue(bool)`"
+)]
+pub trait DecisionOutput {
+    /// Converts into the call's result.
+    fn into_result(self) -> Result<Decision, Status>;
+}
+
+impl DecisionOutput for Decision {
+    #[inline]
+    fn into_result(self) -> Result<Decision, Status> {
+        Ok(self)
+    }
+}
+
+impl<E: Display> DecisionOutput for Result<Decision, E> {
+    #[inline]
+    fn into_result(self) -> Result<Decision, Status> {
+        self.map_err(error_status)
+    }
+}
+
+/// Return types of publish handlers.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from `on_message_publish`",
+    label = "return `Publish` or `Result<Publish, E>` here",
+    note = "use `Publish::Continue(msg)`, `Publish::Stop(msg)`, `Publish::Drop` or `Publish::Ignore`"
+)]
+pub trait PublishOutput {
+    /// Converts into the call's result.
+    fn into_result(self) -> Result<Publish, Status>;
+}
+
+impl PublishOutput for Publish {
+    #[inline]
+    fn into_result(self) -> Result<Publish, Status> {
+        Ok(self)
+    }
+}
+
+impl<E: Display> PublishOutput for Result<Publish, E> {
+    #[inline]
+    fn into_result(self) -> Result<Publish, Status> {
+        self.map_err(error_status)
+    }
+}
+
+/// Return types of provider-loaded handlers.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from `on_provider_loaded`",
+    label = "return `()`, `Advertise` or a `Result` of either here",
+    note = "`()` advertises every registered hook; `Advertise::Only(set)` narrows the list"
+)]
+pub trait LoadedOutput {
+    /// Converts into the call's result.
+    fn into_result(self) -> Result<Advertise, Status>;
+}
+
+impl LoadedOutput for () {
+    #[inline]
+    fn into_result(self) -> Result<Advertise, Status> {
+        Ok(Advertise::All)
+    }
+}
+
+impl LoadedOutput for Advertise {
+    #[inline]
+    fn into_result(self) -> Result<Advertise, Status> {
+        Ok(self)
+    }
+}
+
+impl<E: Display> LoadedOutput for Result<(), E> {
+    #[inline]
+    fn into_result(self) -> Result<Advertise, Status> {
+        self.map(|()| Advertise::All).map_err(error_status)
+    }
+}
+
+impl<E: Display> LoadedOutput for Result<Advertise, E> {
+    #[inline]
+    fn into_result(self) -> Result<Advertise, Status> {
+        self.map_err(error_status)
+    }
+}

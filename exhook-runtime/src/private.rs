@@ -1,0 +1,91 @@
+//! Everything generated code names, behind one path.
+//!
+//! **Not public API.** These items exist for the expansions of
+//! `exhook-macros` and may change in any release.
+
+pub use crate::extract::{Call, args};
+pub use crate::handler::{AuthChain, Handler, HandlerSpec, PublishChain, SpecNode};
+pub use crate::hook::Hook;
+pub use crate::outcome::{DecisionOutput, LoadedOutput, NotifyOutput, PublishOutput};
+pub use crate::provider::Provider;
+pub use crate::route::{Hits, Route};
+pub use crate::state::StateType;
+pub use core::{concat, module_path, option::Option, result::Result, stringify};
+pub use std::future::Future;
+pub use tonic::Status;
+
+pub use core::marker::Send;
+
+use crate::hook::hook_table;
+use crate::state::State;
+
+/// Per-hook names for generated code: the request type, the handler's
+/// result, and the conversion from what the handler returned.
+macro_rules! per_hook {
+    ($($variant:ident, $attr:ident, $req:ident, $name:literal, $v1:literal, $kind:ident, $topic:ident;)*) => {
+        /// The request type of each hook.
+        pub mod req {
+            $(pub type $variant = crate::event::$req;)*
+        }
+
+        /// What each hook's handler method yields.
+        pub mod out {
+            $(pub type $variant = core::result::Result<per_hook!(@out $kind), tonic::Status>;)*
+        }
+
+        /// Converts what a handler returned, with the hook's return-type rules.
+        #[allow(non_snake_case)]
+        pub mod into {
+            $(per_hook!(@into $kind, $variant);)*
+        }
+    };
+    (@out Notify) => { () };
+    (@out Auth) => { crate::outcome::Decision };
+    (@out Publish) => { crate::outcome::Publish };
+    (@out Loaded) => { crate::outcome::Advertise };
+    (@into Notify, $variant:ident) => { per_hook!(@into_with NotifyOutput, $variant); };
+    (@into Auth, $variant:ident) => { per_hook!(@into_with DecisionOutput, $variant); };
+    (@into Publish, $variant:ident) => { per_hook!(@into_with PublishOutput, $variant); };
+    (@into Loaded, $variant:ident) => { per_hook!(@into_with LoadedOutput, $variant); };
+    (@into_with $trait:ident, $variant:ident) => {
+        #[inline(always)]
+        pub fn $variant<T: crate::outcome::$trait>(value: T) -> super::out::$variant {
+            value.into_result()
+        }
+    };
+}
+hook_table!(per_hook);
+
+/// Finds out at compile time, without failing for other types, whether an
+/// argument type is `State<T>`: `(&Probe::<Ty>::new()).state_type()` picks
+/// [`IsState`] for `State<T>` and falls back to [`NotState`].
+pub struct Probe<T>(core::marker::PhantomData<fn() -> T>);
+
+impl<T> Probe<T> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Probe(core::marker::PhantomData)
+    }
+}
+
+/// See [`Probe`].
+pub trait IsState {
+    fn state_type(&self) -> Option<StateType>;
+}
+
+impl<T: 'static> IsState for &Probe<State<T>> {
+    fn state_type(&self) -> Option<StateType> {
+        Some(StateType::of::<T>())
+    }
+}
+
+/// See [`Probe`].
+pub trait NotState {
+    fn state_type(&self) -> Option<StateType>;
+}
+
+impl<T> NotState for Probe<T> {
+    fn state_type(&self) -> Option<StateType> {
+        None
+    }
+}
