@@ -119,7 +119,7 @@ fn handler_impl(
             || {
                 #[allow(unused_imports)]
                 use #rt::__private::{IsState as _, NotState as _};
-                (&#rt::__private::Probe::<#ty>::new()).state_type()
+                (&&#rt::__private::Probe::<#ty>::new()).state_type()
             },
         }
     });

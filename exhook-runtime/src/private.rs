@@ -57,7 +57,7 @@ macro_rules! per_hook {
 hook_table!(per_hook);
 
 /// Finds out at compile time, without failing for other types, whether an
-/// argument type is `State<T>`: `(&Probe::<Ty>::new()).state_type()` picks
+/// argument type is `State<T>`: `(&&Probe::<Ty>::new()).state_type()` picks
 /// [`IsState`] for `State<T>` and falls back to [`NotState`].
 pub struct Probe<T>(core::marker::PhantomData<fn() -> T>);
 

@@ -1,0 +1,22 @@
+use exhook_runtime::{ClientInfo, Decision, Message, Publish, Server, provider};
+use exhook_runtime::{on_client_authenticate, on_message_publish};
+
+#[on_client_authenticate]
+async fn auth(client: &ClientInfo) -> Decision {
+    match (client.username.as_str(), client.password.as_str()) {
+        ("demo", "demo") => Decision::Allow,
+        ("demo", _) => Decision::Deny,
+        _ => Decision::Ignore, // let EMQX's other authenticators decide
+    }
+}
+
+#[on_message_publish(topic = "sensors/#")]
+async fn shout(mut msg: Message) -> Publish {
+    msg.payload = msg.payload.to_ascii_uppercase().into();
+    Publish::Continue(msg)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), exhook_runtime::Error> {
+    Server::new(provider![auth, shout]).serve().await
+}
