@@ -168,7 +168,7 @@ async fn acked(client: &ClientInfo, msg: &Message) {
 }
 
 /// Every handler of the demo, in the order they run.
-fn demo() -> Provider<impl HandlerList> {
+pub fn demo() -> Provider<impl HandlerList> {
     provider![
         loaded,
         unloaded,

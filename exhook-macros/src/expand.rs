@@ -46,6 +46,9 @@ pub(crate) fn hook_attribute(hook: HookDef, args: TokenStream, item: TokenStream
         } else {
             stub_impl(hook, &handler, &runtime)
         };
+        // `const async fn` is also rustc's own error; reported once is enough.
+        let mut function = function;
+        function.sig.constness = None;
         let errors = errors.finish();
         quote!(#function #stub #errors)
     }

@@ -11,7 +11,15 @@ pub(crate) fn check(hook: HookDef, topics: &[LitStr], errors: &mut Errors) {
     let mut seen: Vec<String> = Vec::new();
     for literal in topics {
         let filter = literal.value();
-        if let Err(error) = validate(&filter) {
+        if filter.is_empty() {
+            errors.push(syn::Error::new(
+                literal.span(),
+                format!(
+                    "a topic filter cannot be empty\nnote: {}",
+                    exhook_topic::FilterErrorKind::Empty.rule()
+                ),
+            ));
+        } else if let Err(error) = validate(&filter) {
             let range = error.span();
             errors.push(syn::Error::new(
                 literal.span(),

@@ -1,0 +1,8 @@
+use exhook_runtime::{on_client_authenticate, Decision};
+
+#[on_client_authenticate]
+async fn auth(_value: impl Default) -> Decision {
+    Decision::Ignore
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use exhook_runtime::provider;
+
+async fn plain() {}
+
+fn main() {
+    let _ = provider![plain];
+}

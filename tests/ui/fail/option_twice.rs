@@ -1,0 +1,8 @@
+use exhook_runtime::{on_message_publish, Publish};
+
+#[on_message_publish(topic = "a/#", topic = "b/#")]
+async fn store() -> Publish {
+    Publish::Ignore
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use exhook_runtime::{on_message_publish, Publish};
+
+#[on_message_publish(topik = "sensors/#")]
+async fn store() -> Publish {
+    Publish::Ignore
+}
+
+fn main() {}

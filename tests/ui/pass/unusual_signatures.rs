@@ -1,0 +1,42 @@
+use std::fmt::Display;
+
+use exhook_runtime::*;
+
+// Returns through `impl Trait`, explicit lifetimes, patterns as arguments.
+#[on_client_authenticate]
+async fn auth<'a>(client: &'a ClientInfo, ChainResult(so_far): ChainResult) -> ::std::result::Result<Decision, impl Display> {
+    if client.username.is_empty() {
+        return Err(format!("no username (so far: {so_far})"));
+    }
+    Ok(Decision::Continue(so_far))
+}
+
+#[on_client_connected]
+async fn connected(_: &ClientInfo) -> std::result::Result<(), impl Display + use<>> {
+    std::result::Result::<(), &'static str>::Ok(())
+}
+
+#[on_message_publish]
+pub async fn rewrite(mut msg: Message) -> Publish {
+    msg.topic.push_str("/seen");
+    Publish::Continue(msg)
+}
+
+mod nested {
+    #[exhook_runtime::on_session_created]
+    pub async fn created() {}
+}
+
+// Handlers stay ordinary functions that tests can call.
+async fn call_directly() {
+    let msg = Message { topic: "t".into(), ..Default::default() };
+    let Publish::Continue(out) = rewrite(msg).await else { panic!() };
+    assert_eq!(out.topic, "t/seen");
+    nested::created().await;
+}
+
+fn main() {
+    let provider = provider![auth, connected, rewrite, nested::created];
+    assert_eq!(provider.handlers().count(), 4);
+    let _ = call_directly();
+}
