@@ -1,5 +1,4 @@
-use exhook_runtime::{ClientInfo, Decision, Message, Publish, Server, provider};
-use exhook_runtime::{on_client_authenticate, on_message_publish};
+use exhook_runtime::*;
 
 #[on_client_authenticate]
 async fn auth(client: &ClientInfo) -> Decision {
@@ -17,6 +16,6 @@ async fn shout(mut msg: Message) -> Publish {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), exhook_runtime::Error> {
+async fn main() -> Result<(), Error> {
     Server::new(provider![auth, shout]).serve().await
 }

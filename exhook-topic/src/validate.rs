@@ -104,14 +104,14 @@ fn validate_levels(filter: &str, offset: usize) -> Result<(), FilterError> {
                 return Err(FilterError::new(FilterErrorKind::HashNotLast, at..at + 1));
             }
         }
-        if let Some(plus) = level.find('+') {
-            if level != "+" {
-                let pos = at + plus;
-                return Err(FilterError::new(
-                    FilterErrorKind::PlusNotWholeLevel,
-                    pos..pos + 1,
-                ));
-            }
+        if let Some(plus) = level.find('+')
+            && level != "+"
+        {
+            let pos = at + plus;
+            return Err(FilterError::new(
+                FilterErrorKind::PlusNotWholeLevel,
+                pos..pos + 1,
+            ));
         }
         level_start += level.len() + 1;
     }

@@ -1,7 +1,7 @@
 //! `exhook-runtime` depended on as `hooks`: nothing here can name
 //! `exhook_runtime`, so this compiles only if the macros honour `crate = "…"`.
 
-use hooks::{ClientInfo, Hook, Publish};
+use hooks::{ClientInfo, Publish};
 
 #[hooks::on_client_connected(crate = "hooks")]
 async fn connected(client: &ClientInfo) {
@@ -20,6 +20,8 @@ pub fn provider() -> hooks::Provider<impl hooks::HandlerList> {
 
 #[test]
 fn renamed_dependency_works() {
+    use hooks::Hook;
+
     let hooks = provider().hooks();
     assert!(hooks.contains(Hook::ClientConnected));
     assert_eq!(hooks.topics(Hook::MessagePublish), Some(vec!["x/#"]));

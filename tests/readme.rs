@@ -1,0 +1,24 @@
+//! The README's quickstart is `examples/quickstart.rs`, character for
+//! character, so the code a reader copies is code CI builds.
+
+#[test]
+fn readme_quickstart_is_the_example() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let example = std::fs::read_to_string(root.join("examples/quickstart.rs")).unwrap();
+    let block = format!("```rust\n{example}```");
+    assert!(
+        readme.contains(&block),
+        "README.md's first rust block differs from examples/quickstart.rs"
+    );
+    assert!(
+        example.lines().count() <= 20,
+        "the quickstart is at most 20 lines"
+    );
+    let first_block = readme.split("```rust\n").nth(1).unwrap();
+    assert_eq!(
+        first_block.split("```").next().unwrap(),
+        example,
+        "the quickstart is the first rust block"
+    );
+}
