@@ -4,8 +4,7 @@ use exhook_runtime::*;
 async fn auth(client: &ClientInfo) -> Decision {
     match (client.username.as_str(), client.password.as_str()) {
         ("demo", "demo") => Decision::Allow,
-        ("demo", _) => Decision::Deny,
-        _ => Decision::Ignore, // let EMQX's other authenticators decide
+        _ => Decision::Deny,
     }
 }
 
