@@ -39,3 +39,6 @@ hooks::hook_defs!(hook_attributes);
 pub fn provider(input: TokenStream) -> TokenStream {
     provider::provider(input.into()).into()
 }
+
+#[cfg(test)]
+mod tests;
