@@ -101,3 +101,8 @@ pub use version::Version;
 #[cfg(feature = "macros")]
 #[doc(inline)]
 pub use exhook_macros::*;
+
+/// The README's code blocks, compiled as doctests.
+#[cfg(all(doctest, feature = "macros"))]
+#[doc = include_str!("../../README.md")]
+mod readme {}
