@@ -168,7 +168,7 @@ async fn acked(client: &ClientInfo, msg: &Message) {
 }
 
 /// Every handler of the demo, in the order they run.
-pub fn demo() -> Provider<impl HandlerList> {
+pub fn demo() -> Provider {
     provider![
         loaded,
         unloaded,

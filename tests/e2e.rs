@@ -54,7 +54,7 @@ mod loaded_list {
     #[on_message_delivered]
     async fn delivered_b() {}
 
-    pub(super) fn provider() -> Provider<impl HandlerList> {
+    pub(super) fn provider() -> Provider {
         provider![
             auth,
             acl,
@@ -200,7 +200,7 @@ mod narrowing {
     #[on_message_acked]
     async fn acked() {}
 
-    pub(super) fn provider() -> Provider<impl HandlerList> {
+    pub(super) fn provider() -> Provider {
         provider![per_cluster, connected, created, acked]
     }
 }
@@ -308,7 +308,7 @@ mod valued_hooks {
         }
     }
 
-    pub(super) fn provider() -> Provider<impl HandlerList> {
+    pub(super) fn provider() -> Provider {
         provider![authenticate, authorize, publish]
     }
 }
@@ -638,7 +638,7 @@ mod chains {
         Publish::Ignore
     }
 
-    pub(super) fn provider() -> Provider<impl HandlerList> {
+    pub(super) fn provider() -> Provider {
         provider![first, second, third, move_topic, on_a, on_b, last]
     }
 }
@@ -720,7 +720,7 @@ mod only_connected {
         record(&log, format!("connected {}", client.clientid));
     }
 
-    pub(super) fn provider() -> Provider<impl HandlerList> {
+    pub(super) fn provider() -> Provider {
         provider![connected]
     }
 }
@@ -828,7 +828,7 @@ mod counting {
         }
     }
 
-    pub(super) fn provider() -> Provider<impl HandlerList> {
+    pub(super) fn provider() -> Provider {
         provider![count, also_count]
     }
 }
@@ -893,7 +893,7 @@ mod faults {
         Err("cannot record the connection")
     }
 
-    pub(super) fn provider() -> Provider<impl HandlerList> {
+    pub(super) fn provider() -> Provider {
         provider![flaky, explode, refuse]
     }
 }
@@ -1008,7 +1008,7 @@ mod topics {
         record(&log, format!("jobs_subscribe {}", names.join(",")));
     }
 
-    pub(super) fn provider() -> Provider<impl HandlerList> {
+    pub(super) fn provider() -> Provider {
         provider![
             all_sensors,
             temperatures,

@@ -54,17 +54,18 @@ pub(crate) fn provider(input: TokenStream) -> TokenStream {
             unique.push(path);
         }
     }
-    // `(a, (b, ()))`, each element spanned at the user's path so that a
+    // Each handler is named once, spanned at the user's path, so that a
     // function that is not a handler is reported where it is listed.
-    let list = unique.iter().rev().fold(
-        quote!(()),
-        |rest, path| quote_spanned!(path.span()=> (#path, #rest)),
-    );
+    let entries = unique
+        .iter()
+        .map(|path| quote_spanned!(path.span()=> <#path as #rt::__private::Handler>::ENTRY));
     let errors = errors.finish();
     quote! {
         {
             #errors
-            #rt::__private::Provider::<#list>::__new()
+            const HANDLERS: &[#rt::__private::HandlerEntry] = &[#(#entries),*];
+            const _: () = #rt::__private::assert_unique(HANDLERS);
+            #rt::__private::Provider::__new(HANDLERS)
         }
     }
 }

@@ -1,125 +1,102 @@
-//! Runs one hook call through a provider's handlers and builds EMQX's answer.
-
-use std::marker::PhantomData;
+//! Runs one hook call through a provider's handlers, with EMQX's chain
+//! rules, and builds EMQX's answer.
 
 use tonic::Status;
+use tracing::Instrument;
 
 use crate::event::*;
 use crate::extract::{Call, ChainValue};
-use crate::handler::{AuthChain, HandlerList, PublishChain};
+use crate::handler::{AuthChain, HandlerEntry, PublishChain, Table};
 use crate::hook::{Hook, HookSet, hook_table};
 use crate::log::announce;
 use crate::proto::v3::{EmptySuccess, LoadedResponse, ValuedResponse, valued_response};
 use crate::provider::LoadedHooks;
 use crate::route::Route;
+use crate::span::Identify;
 use crate::state::StateMap;
+use crate::supervise::Supervision;
 use crate::version::Version;
 
 /// Everything a running server shares between calls.
-pub(crate) struct Dispatcher<L> {
+pub(crate) struct Dispatcher {
+    table: Table,
     routes: Vec<Route>,
     state: StateMap,
     hooks: LoadedHooks,
-    list: PhantomData<fn() -> L>,
+    /// Deadlines, limits and metrics around each call.
+    pub(crate) supervision: Supervision,
 }
 
 macro_rules! dispatch_methods {
     ($($variant:ident, $attr:ident, $req:ident, $name:literal, $v1:literal, $kind:ident, $topic:ident;)*) => {
-        impl<L: HandlerList> Dispatcher<L> {
-            $(dispatch_method!($kind, $variant, $attr, $req);)*
+        impl Dispatcher {
+            $(
+                /// Runs the hook's handlers inside a span naming the hook,
+                /// protocol, client and topic.
+                pub(crate) async fn $attr(&self, request: $req, version: Version) -> Result<dispatch_method!(@response $kind), Status> {
+                    let span = tracing::debug_span!(
+                        target: "exhook",
+                        "hook",
+                        hook = $name,
+                        version = %version,
+                        clientid = request.clientid(),
+                        topic = request.topic(),
+                    );
+                    dispatch_method!($kind, self, $variant, $attr, request, version).instrument(span).await
+                }
+            )*
         }
     };
 }
 
 macro_rules! dispatch_method {
-    (Notify, $variant:ident, $attr:ident, $req:ident) => {
-        pub(crate) async fn $attr(
-            &self,
-            request: $req,
-            version: Version,
-        ) -> Result<EmptySuccess, Status> {
-            let hits = self.route(Hook::$variant).hits_for(&request);
-            L::$attr(self.call(&request, version), &hits, 0).await?;
-            Ok(EmptySuccess {})
-        }
+    (@response Notify) => {
+        EmptySuccess
     };
-    (Auth, $variant:ident, $attr:ident, $req:ident) => {
-        pub(crate) async fn $attr(
-            &self,
-            request: $req,
-            version: Version,
-        ) -> Result<ValuedResponse, Status> {
-            let hits = self.route(Hook::$variant).hits_for(&request);
-            let mut chain = AuthChain::new(request.result);
-            L::$attr(self.call(&request, version), &hits, &mut chain, 0).await?;
-            Ok(bool_response(chain))
-        }
+    (@response Auth) => {
+        ValuedResponse
     };
-    (Publish, $variant:ident, $attr:ident, $req:ident) => {
-        pub(crate) async fn $attr(
-            &self,
-            mut request: $req,
-            version: Version,
-        ) -> Result<ValuedResponse, Status> {
-            let route = self.route(Hook::$variant);
-            let mut chain = PublishChain::new(route.hits_for(&request));
-            L::$attr(self.call(&request, version), route, &mut chain, 0).await?;
-            if !chain.answered {
-                return Ok(ignore());
-            }
-            let mut message = match chain.current {
-                Some(message) => message,
-                None => request.message.take().unwrap_or_default(),
-            };
-            if chain.dropped {
-                message
-                    .headers
-                    .insert("allow_publish".to_owned(), "false".to_owned());
-            }
-            Ok(ValuedResponse {
-                r#type: if chain.stopped { stop() } else { proceed() },
-                value: Some(valued_response::Value::Message(message)),
-            })
-        }
+    (@response Publish) => {
+        ValuedResponse
     };
-    (Loaded, $variant:ident, $attr:ident, $req:ident) => {
-        pub(crate) async fn $attr(
-            &self,
-            request: $req,
-            version: Version,
-        ) -> Result<LoadedResponse, Status> {
-            let mut advertised = HookSet::ALL;
-            L::$attr(self.call(&request, version), &mut advertised).await?;
-            announce(format_args!(
-                "loaded by {} ({} {}, cluster {:?}, protocol {}); hooks: {}",
-                request.meta.node,
-                request.broker.sysdescr,
-                request.broker.version,
-                request.meta.cluster_name,
-                version,
-                self.hooks.describe(version, advertised),
-            ));
-            Ok(LoadedResponse {
-                hooks: self.hooks.specs(version, advertised),
-            })
-        }
+    (@response Loaded) => {
+        LoadedResponse
+    };
+    (Notify, $this:ident, $variant:ident, $attr:ident, $request:ident, $version:ident) => {
+        $this.notify(&$this.table.$attr, Hook::$variant, $request, $version)
+    };
+    (Auth, $this:ident, $variant:ident, $attr:ident, $request:ident, $version:ident) => {
+        $this.decide(&$this.table.$attr, Hook::$variant, $request, $version)
+    };
+    (Publish, $this:ident, $variant:ident, $attr:ident, $request:ident, $version:ident) => {
+        $this.publish($request, $version)
+    };
+    (Loaded, $this:ident, $variant:ident, $attr:ident, $request:ident, $version:ident) => {
+        $this.loaded($request, $version)
     };
 }
 
 hook_table!(dispatch_methods);
 
-impl<L: HandlerList> Dispatcher<L> {
-    pub(crate) fn new(hooks: LoadedHooks, state: StateMap) -> Self {
-        let handlers: Vec<_> = crate::handler::SpecNode::iter(L::SPECS).collect();
+type Handlers<R, O> = [(usize, crate::handler::Erased<R, O>)];
+
+impl Dispatcher {
+    pub(crate) fn new(
+        entries: &[HandlerEntry],
+        hooks: LoadedHooks,
+        state: StateMap,
+        supervision: Supervision,
+    ) -> Self {
         let routes = Hook::ALL
             .iter()
-            .map(|hook| Route::new(*hook, handlers.iter().copied()))
+            .map(|hook| Route::new(*hook, entries.iter().map(|entry| entry.spec())))
             .collect();
         Dispatcher {
+            table: Table::of(entries),
             routes,
             state,
             hooks,
-            list: PhantomData,
+            supervision,
         }
     }
 
@@ -134,6 +111,158 @@ impl<L: HandlerList> Dispatcher<L> {
             version,
             value: ChainValue::None,
         }
+    }
+
+    /// A notification: every matching handler sees the event; the first
+    /// error is the answer.
+    async fn notify<R: crate::route::Topics>(
+        &self,
+        handlers: &Handlers<R, ()>,
+        hook: Hook,
+        request: R,
+        version: Version,
+    ) -> Result<EmptySuccess, Status> {
+        if handlers.is_empty() {
+            return Ok(EmptySuccess {});
+        }
+        let hits = self.route(hook).hits_for(&request);
+        let call = self.call(&request, version);
+        let mut first_error = None;
+        for (index, handler) in handlers {
+            if hits.contains(*index)
+                && let Err(status) = handler(call).await
+            {
+                first_error.get_or_insert(status);
+            }
+        }
+        match first_error {
+            Some(status) => Err(status),
+            None => Ok(EmptySuccess {}),
+        }
+    }
+
+    /// Authenticate or authorize: EMQX's chain over a `bool`.
+    async fn decide<R: crate::route::Topics + AuthRequest>(
+        &self,
+        handlers: &Handlers<R, crate::Decision>,
+        hook: Hook,
+        request: R,
+        version: Version,
+    ) -> Result<ValuedResponse, Status> {
+        if handlers.is_empty() {
+            return Ok(ignore());
+        }
+        let hits = self.route(hook).hits_for(&request);
+        let mut chain = AuthChain::new(request.result());
+        let call = self.call(&request, version);
+        for (index, handler) in handlers {
+            if !hits.contains(*index) {
+                continue;
+            }
+            let call = Call {
+                value: ChainValue::Bool(chain.value),
+                ..call
+            };
+            chain.apply(handler(call).await?);
+            if chain.stopped {
+                break;
+            }
+        }
+        Ok(bool_response(chain))
+    }
+
+    /// Publish: EMQX's chain over the message.
+    async fn publish(
+        &self,
+        mut request: MessagePublishRequest,
+        version: Version,
+    ) -> Result<ValuedResponse, Status> {
+        let handlers = &self.table.on_message_publish;
+        if handlers.is_empty() {
+            return Ok(ignore());
+        }
+        let route = self.route(Hook::MessagePublish);
+        let mut chain = PublishChain::new(route.hits_for(&request));
+        {
+            let call = self.call(&request, version);
+            let received = or_empty(&request.message);
+            for (index, handler) in handlers {
+                if !chain.hits.contains(*index) {
+                    continue;
+                }
+                let current = chain.current.as_ref().unwrap_or(received);
+                let answer = handler(Call {
+                    value: ChainValue::Message(current),
+                    ..call
+                })
+                .await?;
+                chain.apply(answer, route, &received.topic);
+                if chain.stopped {
+                    break;
+                }
+            }
+        }
+        if !chain.answered {
+            return Ok(ignore());
+        }
+        let mut message = match chain.current {
+            Some(message) => message,
+            None => request.message.take().unwrap_or_default(),
+        };
+        if chain.dropped {
+            message
+                .headers
+                .insert("allow_publish".to_owned(), "false".to_owned());
+        }
+        Ok(ValuedResponse {
+            r#type: if chain.stopped { stop() } else { proceed() },
+            value: Some(valued_response::Value::Message(message)),
+        })
+    }
+
+    /// The load: every registered hook, narrowed by `on_provider_loaded`
+    /// handlers.
+    async fn loaded(
+        &self,
+        request: ProviderLoadedRequest,
+        version: Version,
+    ) -> Result<LoadedResponse, Status> {
+        let mut advertised = HookSet::ALL;
+        let call = self.call(&request, version);
+        for (_, handler) in &self.table.on_provider_loaded {
+            if let crate::Advertise::Only(only) = handler(call).await? {
+                advertised = advertised.intersection(only);
+            }
+        }
+        announce(format_args!(
+            "loaded by {} ({} {}, cluster {:?}, protocol {}); hooks: {}",
+            request.meta.node,
+            request.broker.sysdescr,
+            request.broker.version,
+            request.meta.cluster_name,
+            version,
+            self.hooks.describe(version, advertised),
+        ));
+        Ok(LoadedResponse {
+            hooks: self.hooks.specs(version, advertised),
+        })
+    }
+}
+
+/// The `result` field of authenticate and authorize requests.
+trait AuthRequest {
+    fn result(&self) -> bool;
+}
+
+impl AuthRequest for ClientAuthenticateRequest {
+    fn result(&self) -> bool {
+        self.result
+    }
+}
+
+impl AuthRequest for ClientAuthorizeRequest {
+    fn result(&self) -> bool {
+        self.result
     }
 }
 

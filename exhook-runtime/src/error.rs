@@ -34,6 +34,8 @@ pub enum Error {
         /// Which rule it breaks.
         source: exhook_topic::FilterError,
     },
+    /// TLS is configured wrongly (files, PEM, or environment variables).
+    Tls(String),
     /// The gRPC server failed.
     Transport(tonic::transport::Error),
 }
@@ -54,6 +56,7 @@ impl fmt::Display for Error {
                 filter,
                 source,
             } => write!(f, "handler `{handler}`: topic filter {filter:?}: {source}"),
+            Error::Tls(reason) => write!(f, "TLS: {reason}"),
             Error::Transport(source) => write!(f, "gRPC server error: {source}"),
         }
     }

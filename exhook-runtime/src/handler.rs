@@ -2,12 +2,13 @@
 //! handlers a provider runs, in registration order.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use tonic::Status;
 
 use crate::event::*;
-use crate::extract::{Call, ChainValue};
-use crate::hook::{Hook, HookSet, hook_table};
+use crate::extract::Call;
+use crate::hook::{Hook, hook_table};
 use crate::outcome::{Advertise, Decision, Publish};
 use crate::route::{Hits, Route};
 use crate::state::StateType;
@@ -65,37 +66,36 @@ impl HandlerSpec {
     }
 }
 
-/// One link of the compile-time list of a provider's handlers.
-#[derive(Debug)]
-pub struct SpecNode {
-    spec: HandlerSpec,
-    next: Option<&'static SpecNode>,
+/// One entry of a provider's handler list: what the attribute recorded,
+/// and how to put the handler into the server's per-hook tables.
+#[derive(Debug, Clone, Copy)]
+pub struct HandlerEntry {
+    pub(crate) spec: HandlerSpec,
+    pub(crate) register: fn(&mut Table, usize),
 }
 
-impl SpecNode {
-    /// Stops compilation (as a constant-evaluation error) when two entries of
-    /// the list are the same handler.
-    pub(crate) const fn assert_unique(first: Option<&'static SpecNode>) {
-        let mut outer = first;
-        while let Some(node) = outer {
-            let mut inner = node.next;
-            while let Some(other) = inner {
-                if same_str(node.spec.path, other.spec.path) {
+impl HandlerEntry {
+    /// What the attribute recorded.
+    pub const fn spec(&self) -> &HandlerSpec {
+        &self.spec
+    }
+
+    /// Stops compilation (as a constant-evaluation error) when a list names
+    /// the same handler twice under different paths.
+    pub(crate) const fn assert_unique(entries: &[HandlerEntry]) {
+        let mut i = 0;
+        while i < entries.len() {
+            let mut j = i + 1;
+            while j < entries.len() {
+                if same_str(entries[i].spec.path, entries[j].spec.path) {
                     panic!(
                         "a handler is listed twice in `provider!`; each handler runs once per call"
                     );
                 }
-                inner = other.next;
+                j += 1;
             }
-            outer = node.next;
+            i += 1;
         }
-    }
-
-    /// Walks the list from `first`.
-    pub(crate) fn iter(
-        first: Option<&'static SpecNode>,
-    ) -> impl Iterator<Item = &'static HandlerSpec> {
-        std::iter::successors(first, |node| node.next).map(|node| &node.spec)
     }
 }
 
@@ -129,6 +129,10 @@ macro_rules! output {
     };
 }
 
+/// A handler's call, type-erased so that one hook's handlers sit in one list.
+pub(crate) type Erased<R, O> =
+    for<'a> fn(Call<'a, R>) -> Pin<Box<dyn Future<Output = Result<O, Status>> + Send + 'a>>;
+
 fn wrong_hook(spec: HandlerSpec, hook: Hook) -> Status {
     Status::internal(format!(
         "handler `{}` is for {}, not {}",
@@ -146,9 +150,15 @@ macro_rules! define_handler {
             label = "not a handler",
             note = "put a hook attribute such as `#[on_client_authenticate]` on an `async fn` and list the function here"
         )]
-        pub trait Handler: Send + Sync + 'static {
+        pub trait Handler: Send + Sync + Sized + 'static {
             /// What the attribute recorded.
             const SPEC: HandlerSpec;
+
+            /// The handler as `provider!` lists it.
+            const ENTRY: HandlerEntry = HandlerEntry {
+                spec: Self::SPEC,
+                register: Table::add::<Self>,
+            };
 
             $(
                 #[doc(hidden)]
@@ -159,201 +169,52 @@ macro_rules! define_handler {
             )*
         }
 
-        /// The handlers of a provider, as a type-level list `(A, (B, ()))`
-        /// walked in registration order.
-        #[diagnostic::on_unimplemented(
-            message = "`{Self}` is not a list of exhook handlers",
-            note = "build providers with `provider![handler_a, handler_b]`"
-        )]
-        pub trait HandlerList: Send + Sync + 'static {
-            /// The handlers' specs, first to last.
-            const SPECS: Option<&'static SpecNode>;
-
-            $(list_method!(decl $kind, $attr, $req);)*
+        /// Each hook's handlers, in registration order, with their position
+        /// in the provider's list.
+        #[derive(Default)]
+        pub struct Table {
+            $(pub(crate) $attr: Vec<(usize, Erased<$req, output!($kind)>)>,)*
         }
 
-        impl HandlerList for () {
-            const SPECS: Option<&'static SpecNode> = None;
-
-            $(list_method!(end $kind, $attr, $req);)*
-        }
-
-        impl<H: Handler, T: HandlerList> HandlerList for (H, T) {
-            const SPECS: Option<&'static SpecNode> = Some(&SpecNode {
-                spec: H::SPEC,
-                next: T::SPECS,
-            });
-
-            $(list_method!(cons $kind, $variant, $attr, $req);)*
-        }
-    };
-}
-
-/// The chain walk of one hook, for the declaration, the end of the list and
-/// one link.
-macro_rules! list_method {
-    (decl Notify, $attr:ident, $req:ident) => {
-        #[doc(hidden)]
-        fn $attr<'a>(
-            call: Call<'a, $req>,
-            hits: &'a Hits,
-            index: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a;
-    };
-    (end Notify, $attr:ident, $req:ident) => {
-        fn $attr<'a>(
-            _: Call<'a, $req>,
-            _: &'a Hits,
-            _: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a {
-            std::future::ready(Ok(()))
-        }
-    };
-    (cons Notify, $variant:ident, $attr:ident, $req:ident) => {
-        fn $attr<'a>(
-            call: Call<'a, $req>,
-            hits: &'a Hits,
-            index: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a {
-            async move {
-                // Every handler sees the event; the first error is reported.
-                let mine = if H::SPEC.hook as u8 == Hook::$variant as u8 && hits.contains(index) {
-                    H::$attr(call).await
-                } else {
-                    Ok(())
-                };
-                let rest = T::$attr(call, hits, index + 1).await;
-                mine.and(rest)
-            }
-        }
-    };
-
-    (decl Auth, $attr:ident, $req:ident) => {
-        #[doc(hidden)]
-        fn $attr<'a>(
-            call: Call<'a, $req>,
-            hits: &'a Hits,
-            chain: &'a mut AuthChain,
-            index: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a;
-    };
-    (end Auth, $attr:ident, $req:ident) => {
-        fn $attr<'a>(
-            _: Call<'a, $req>,
-            _: &'a Hits,
-            _: &'a mut AuthChain,
-            _: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a {
-            std::future::ready(Ok(()))
-        }
-    };
-    (cons Auth, $variant:ident, $attr:ident, $req:ident) => {
-        fn $attr<'a>(
-            call: Call<'a, $req>,
-            hits: &'a Hits,
-            chain: &'a mut AuthChain,
-            index: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a {
-            async move {
-                if H::SPEC.hook as u8 == Hook::$variant as u8 && hits.contains(index) {
-                    let call = Call {
-                        value: ChainValue::Bool(chain.value),
-                        ..call
-                    };
-                    chain.apply(H::$attr(call).await?);
-                    if chain.stopped {
-                        return Ok(());
-                    }
+        impl Table {
+            fn add<H: Handler>(&mut self, index: usize) {
+                match H::SPEC.hook {
+                    $(Hook::$variant => self.$attr.push((index, erase::$attr::<H>)),)*
                 }
-                T::$attr(call, hits, chain, index + 1).await
             }
         }
-    };
 
-    (decl Publish, $attr:ident, $req:ident) => {
-        #[doc(hidden)]
-        fn $attr<'a>(
-            call: Call<'a, $req>,
-            route: &'a Route,
-            chain: &'a mut PublishChain,
-            index: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a;
-    };
-    (end Publish, $attr:ident, $req:ident) => {
-        fn $attr<'a>(
-            _: Call<'a, $req>,
-            _: &'a Route,
-            _: &'a mut PublishChain,
-            _: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a {
-            std::future::ready(Ok(()))
-        }
-    };
-    (cons Publish, $variant:ident, $attr:ident, $req:ident) => {
-        fn $attr<'a>(
-            call: Call<'a, $req>,
-            route: &'a Route,
-            chain: &'a mut PublishChain,
-            index: usize,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a {
-            async move {
-                if H::SPEC.hook as u8 == Hook::$variant as u8 && chain.hits.contains(index) {
-                    let current = chain
-                        .current
-                        .as_ref()
-                        .unwrap_or(or_empty(&call.request.message));
-                    let answer = H::$attr(Call {
-                        value: ChainValue::Message(current),
-                        ..call
-                    })
-                    .await?;
-                    chain.apply(answer, route, &or_empty(&call.request.message).topic);
-                    if chain.stopped {
-                        return Ok(());
-                    }
-                }
-                T::$attr(call, route, chain, index + 1).await
-            }
-        }
-    };
+        /// The erased calls, one generic function per hook.
+        mod erase {
+            use super::*;
 
-    (decl Loaded, $attr:ident, $req:ident) => {
-        #[doc(hidden)]
-        fn $attr<'a>(
-            call: Call<'a, $req>,
-            advertised: &'a mut HookSet,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a;
-    };
-    (end Loaded, $attr:ident, $req:ident) => {
-        fn $attr<'a>(
-            _: Call<'a, $req>,
-            _: &'a mut HookSet,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a {
-            std::future::ready(Ok(()))
-        }
-    };
-    (cons Loaded, $variant:ident, $attr:ident, $req:ident) => {
-        fn $attr<'a>(
-            call: Call<'a, $req>,
-            advertised: &'a mut HookSet,
-        ) -> impl Future<Output = Result<(), Status>> + Send + 'a {
-            async move {
-                if H::SPEC.hook as u8 == Hook::$variant as u8 {
-                    if let Advertise::Only(only) = H::$attr(call).await? {
-                        *advertised = advertised.intersection(only);
-                    }
+            $(
+                pub(super) fn $attr<'a, H: Handler>(
+                    call: Call<'a, $req>,
+                ) -> Pin<Box<dyn Future<Output = Result<output!($kind), Status>> + Send + 'a>> {
+                    Box::pin(H::$attr(call))
                 }
-                T::$attr(call, advertised).await
-            }
+            )*
         }
     };
 }
 
 hook_table!(define_handler);
 
+impl Table {
+    /// The tables of every handler of `entries`.
+    pub(crate) fn of(entries: &[HandlerEntry]) -> Table {
+        let mut table = Table::default();
+        for (index, entry) in entries.iter().enumerate() {
+            (entry.register)(&mut table, index);
+        }
+        table
+    }
+}
+
 /// The state of an authenticate or authorize chain.
 #[derive(Debug, Clone, Copy)]
-pub struct AuthChain {
+pub(crate) struct AuthChain {
     pub(crate) value: bool,
     /// Some handler answered something other than `Ignore`.
     pub(crate) answered: bool,
@@ -369,7 +230,7 @@ impl AuthChain {
         }
     }
 
-    fn apply(&mut self, decision: Decision) {
+    pub(crate) fn apply(&mut self, decision: Decision) {
         match decision {
             Decision::Ignore => return,
             Decision::Continue(value) => self.value = value,
@@ -382,7 +243,7 @@ impl AuthChain {
 
 /// The state of a publish chain.
 #[derive(Debug)]
-pub struct PublishChain {
+pub(crate) struct PublishChain {
     /// The message so far; `None` while it is still the received one.
     pub(crate) current: Option<Message>,
     pub(crate) answered: bool,
@@ -403,7 +264,7 @@ impl PublishChain {
         }
     }
 
-    fn apply(&mut self, answer: Publish, route: &Route, received_topic: &str) {
+    pub(crate) fn apply(&mut self, answer: Publish, route: &Route, received_topic: &str) {
         let message = match answer {
             Publish::Ignore => return,
             Publish::Drop => {

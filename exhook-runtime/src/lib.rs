@@ -50,7 +50,7 @@
 //! over link-time collection because it is visible in `main`, works on every
 //! platform, fixes the order in which handlers of one hook run, and lets the
 //! compiler reject a handler listed twice. From the list, the hooks and topic
-//! filters advertised to EMQX are a constant ([`Provider::HOOKS`]).
+//! filters advertised to EMQX are a constant ([`Provider::hooks`] is a `const fn`).
 //!
 //! # Topics
 //!
@@ -65,6 +65,7 @@
 //! removed: `topic = "jobs/#"` sees a subscription to `$share/g/jobs/+`.
 
 mod compat;
+mod deadline;
 mod dispatch;
 mod error;
 pub mod event;
@@ -72,13 +73,18 @@ mod extract;
 mod handler;
 mod hook;
 mod log;
+mod metrics;
 mod outcome;
 pub mod proto;
 mod provider;
 mod route;
 mod server;
 mod service;
+mod shutdown;
+mod span;
 mod state;
+mod supervise;
+mod tls;
 mod topic;
 mod version;
 
@@ -86,15 +92,18 @@ mod version;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use deadline::OnTimeout;
 pub use error::Error;
 pub use event::{ClientInfo, ConnInfo, Message, RequestMeta};
 pub use extract::ChainResult;
-pub use handler::{Handler, HandlerList, HandlerSpec};
+pub use handler::{Handler, HandlerEntry, HandlerSpec};
 pub use hook::{Hook, HookSet};
 pub use outcome::{Advertise, Decision, Publish};
 pub use provider::{LoadedHooks, Provider};
-pub use server::{DEFAULT_LISTEN, Server};
+pub use server::{DEFAULT_DRAIN, DEFAULT_LISTEN, Server};
+pub use shutdown::ShutdownHandle;
 pub use state::State;
+pub use tls::TlsConfig;
 pub use topic::{TopicFilter, TopicFilterError, TopicFilterErrorKind};
 pub use version::Version;
 

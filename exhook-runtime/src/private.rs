@@ -4,15 +4,21 @@
 //! `exhook-macros` and may change in any release.
 
 pub use crate::extract::{Call, args};
-pub use crate::handler::{AuthChain, Handler, HandlerSpec, PublishChain, SpecNode};
+pub use crate::handler::{Handler, HandlerEntry, HandlerSpec, Table};
 pub use crate::hook::Hook;
 pub use crate::outcome::{DecisionOutput, LoadedOutput, NotifyOutput, PublishOutput};
 pub use crate::provider::Provider;
-pub use crate::route::{Hits, Route};
 pub use crate::state::StateType;
 pub use core::{concat, module_path, option::Option, result::Result, stringify};
 pub use std::future::Future;
 pub use tonic::Status;
+
+/// Fails compilation, when evaluated in a `const`, if `entries` names one
+/// handler twice (under different paths; `provider!` reports the same path
+/// twice itself).
+pub const fn assert_unique(entries: &[HandlerEntry]) {
+    HandlerEntry::assert_unique(entries);
+}
 
 pub use core::marker::Send;
 

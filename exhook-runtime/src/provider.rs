@@ -1,9 +1,8 @@
 //! A provider: the handlers a server runs, fixed at compile time.
 
 use std::fmt;
-use std::marker::PhantomData;
 
-use crate::handler::{HandlerList, HandlerSpec, SpecNode};
+use crate::handler::{HandlerEntry, HandlerSpec};
 use crate::hook::{Hook, HookSet};
 use crate::version::Version;
 
@@ -29,43 +28,37 @@ use crate::version::Version;
 /// assert_eq!(hooks.len(), 2);
 /// assert_eq!(hooks.topics(Hook::MessagePublish), Some(vec!["sensors/#", "alarms/+"]));
 /// ```
-pub struct Provider<L> {
-    list: PhantomData<fn() -> L>,
+#[derive(Clone, Copy)]
+pub struct Provider {
+    entries: &'static [HandlerEntry],
 }
 
-impl<L: HandlerList> Provider<L> {
-    const UNIQUE: () = SpecNode::assert_unique(L::SPECS);
-
+impl Provider {
     #[doc(hidden)]
-    pub const fn __new() -> Self {
-        let () = Self::UNIQUE;
-        Provider { list: PhantomData }
+    pub const fn __new(entries: &'static [HandlerEntry]) -> Self {
+        Provider { entries }
     }
 
     /// The hooks this provider advertises when EMQX loads it, with their
-    /// topic filters (a compile-time constant).
-    pub const HOOKS: LoadedHooks = LoadedHooks { first: L::SPECS };
-
-    /// The hooks this provider advertises when EMQX loads it.
+    /// topic filters. A `const fn`: `const HOOKS: LoadedHooks =
+    /// provider![a, b].hooks();` makes the list a constant.
     pub const fn hooks(&self) -> LoadedHooks {
-        Self::HOOKS
+        LoadedHooks {
+            entries: self.entries,
+        }
     }
 
     /// Every handler, in registration order.
     pub fn handlers(&self) -> impl Iterator<Item = &'static HandlerSpec> {
-        SpecNode::iter(L::SPECS)
+        self.entries.iter().map(HandlerEntry::spec)
+    }
+
+    pub(crate) fn entries(&self) -> &'static [HandlerEntry] {
+        self.entries
     }
 }
 
-impl<L> Clone for Provider<L> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<L> Copy for Provider<L> {}
-
-impl<L: HandlerList> fmt::Debug for Provider<L> {
+impl fmt::Debug for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Provider")
             .field("hooks", &self.hooks())
@@ -78,12 +71,12 @@ impl<L: HandlerList> fmt::Debug for Provider<L> {
 /// merged across their handlers.
 #[derive(Clone, Copy)]
 pub struct LoadedHooks {
-    first: Option<&'static SpecNode>,
+    entries: &'static [HandlerEntry],
 }
 
 impl LoadedHooks {
     fn handlers(&self) -> impl Iterator<Item = &'static HandlerSpec> {
-        SpecNode::iter(self.first)
+        self.entries.iter().map(HandlerEntry::spec)
     }
 
     /// The advertised hook points, in EMQX's order (`OnProviderLoaded` and

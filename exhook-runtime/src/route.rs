@@ -6,9 +6,9 @@ use crate::event::*;
 use crate::handler::HandlerSpec;
 use crate::hook::Hook;
 
-/// The handlers (by position in the provider) that a call reaches. Not public API.
+/// The handlers (by position in the provider) that a call reaches.
 #[derive(Debug, Clone)]
-pub enum Hits {
+pub(crate) enum Hits {
     /// No handler of the hook has topic filters.
     All,
     /// Up to 128 handlers.
@@ -38,9 +38,9 @@ impl Hits {
     }
 }
 
-/// One hook's topic routing, built once when the server starts. Not public API.
+/// One hook's topic routing, built once when the server starts.
 #[derive(Debug, Clone)]
-pub struct Route {
+pub(crate) struct Route {
     /// Handlers of this hook without filters; `None` when no handler of the
     /// hook has filters, so every call reaches them all.
     unfiltered: Option<Hits>,

@@ -4,7 +4,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -17,9 +16,12 @@ use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic_prost::ProstCodec;
 
 use crate::compat;
+use crate::deadline::{self, NeutralAnswer};
 use crate::dispatch::Dispatcher;
-use crate::handler::HandlerList;
+use crate::hook::Hook;
+use crate::metrics::Classify;
 use crate::proto::{v1, v3};
+use crate::supervise::Supervised;
 use crate::version::Version;
 
 type ResponseFuture =
@@ -41,13 +43,13 @@ macro_rules! version_tag {
 version_tag!(V1 => V1, V2 => V2, V3 => V3);
 
 /// One version's `HookProvider` service.
-pub(crate) struct HookService<L, V> {
-    dispatcher: Arc<Dispatcher<L>>,
+pub(crate) struct HookService<V> {
+    dispatcher: Arc<Dispatcher>,
     version: PhantomData<fn() -> V>,
 }
 
-impl<L, V> HookService<L, V> {
-    pub(crate) fn new(dispatcher: Arc<Dispatcher<L>>) -> Self {
+impl<V> HookService<V> {
+    pub(crate) fn new(dispatcher: Arc<Dispatcher>) -> Self {
         HookService {
             dispatcher,
             version: PhantomData,
@@ -55,19 +57,18 @@ impl<L, V> HookService<L, V> {
     }
 }
 
-impl<L, V> Clone for HookService<L, V> {
+impl<V> Clone for HookService<V> {
     fn clone(&self) -> Self {
         HookService::new(self.dispatcher.clone())
     }
 }
 
-impl<L: HandlerList, V: VersionTag> NamedService for HookService<L, V> {
+impl<V: VersionTag> NamedService for HookService<V> {
     const NAME: &'static str = V::VERSION.service_name();
 }
 
-impl<L, V, B> tower_service::Service<http::Request<B>> for HookService<L, V>
+impl<V, B> tower_service::Service<http::Request<B>> for HookService<V>
 where
-    L: HandlerList,
     V: VersionTag,
     B: HttpBody + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
@@ -81,39 +82,45 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> ResponseFuture {
-        route::<L, B>(&self.dispatcher, V::VERSION, request)
+        route::<B>(&self.dispatcher, V::VERSION, request)
     }
 }
 
 /// Sends `request` to the dispatcher method its rpc names, decoding the
 /// body as `$req` (converted with `$convert` when given).
 macro_rules! rpc {
-    ($dispatcher:ident, $request:ident, $version:ident, $method:ident, $req:ty) => {
+    ($dispatcher:ident, $request:ident, $version:ident, $hook:ident, $method:ident, $req:ty) => {
         rpc!(
             $dispatcher,
             $request,
             $version,
+            $hook,
             $method,
             $req,
             std::convert::identity
         )
     };
-    ($dispatcher:ident, $request:ident, $version:ident, $method:ident, $req:ty, $convert:expr) => {{
+    ($dispatcher:ident, $request:ident, $version:ident, $hook:ident, $method:ident, $req:ty, $convert:expr) => {{
         let dispatcher = $dispatcher.clone();
-        unary($request, move |body: $req| {
-            let dispatcher = dispatcher.clone();
-            async move { dispatcher.$method($convert(body), $version).await }
-        })
+        unary(
+            $request,
+            Hook::$hook,
+            $version,
+            $dispatcher.clone(),
+            move |body: $req| {
+                let dispatcher = dispatcher.clone();
+                async move { dispatcher.$method($convert(body), $version).await }
+            },
+        )
     }};
 }
 
-fn route<L, B>(
-    dispatcher: &Arc<Dispatcher<L>>,
+fn route<B>(
+    dispatcher: &Arc<Dispatcher>,
     version: Version,
     request: http::Request<B>,
 ) -> ResponseFuture
 where
-    L: HandlerList,
     B: HttpBody + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
 {
@@ -131,6 +138,7 @@ where
             d,
             r,
             v,
+            ProviderLoaded,
             on_provider_loaded,
             v1::ProviderLoadedRequest,
             compat::loaded_from_v1
@@ -139,18 +147,48 @@ where
             d,
             r,
             v,
+            ProviderLoaded,
             on_provider_loaded,
             v3::ProviderLoadedRequest,
             compat::loaded_from_v3
         ),
-        "OnProviderUnloaded" => rpc!(d, r, v, on_provider_unloaded, v3::ProviderUnloadedRequest),
-        "OnClientConnect" => rpc!(d, r, v, on_client_connect, v3::ClientConnectRequest),
-        "OnClientConnack" => rpc!(d, r, v, on_client_connack, v3::ClientConnackRequest),
-        "OnClientConnected" => rpc!(d, r, v, on_client_connected, v3::ClientConnectedRequest),
+        "OnProviderUnloaded" => rpc!(
+            d,
+            r,
+            v,
+            ProviderUnloaded,
+            on_provider_unloaded,
+            v3::ProviderUnloadedRequest
+        ),
+        "OnClientConnect" => rpc!(
+            d,
+            r,
+            v,
+            ClientConnect,
+            on_client_connect,
+            v3::ClientConnectRequest
+        ),
+        "OnClientConnack" => rpc!(
+            d,
+            r,
+            v,
+            ClientConnack,
+            on_client_connack,
+            v3::ClientConnackRequest
+        ),
+        "OnClientConnected" => rpc!(
+            d,
+            r,
+            v,
+            ClientConnected,
+            on_client_connected,
+            v3::ClientConnectedRequest
+        ),
         "OnClientDisconnected" => rpc!(
             d,
             r,
             v,
+            ClientDisconnected,
             on_client_disconnected,
             v3::ClientDisconnectedRequest
         ),
@@ -158,61 +196,165 @@ where
             d,
             r,
             v,
+            ClientAuthenticate,
             on_client_authenticate,
             v3::ClientAuthenticateRequest
         ),
-        "OnClientCheckAcl" if v1 => rpc!(d, r, v, on_client_authorize, v3::ClientAuthorizeRequest),
-        "OnClientAuthorize" if !v1 => {
-            rpc!(d, r, v, on_client_authorize, v3::ClientAuthorizeRequest)
-        }
+        "OnClientCheckAcl" if v1 => rpc!(
+            d,
+            r,
+            v,
+            ClientAuthorize,
+            on_client_authorize,
+            v3::ClientAuthorizeRequest
+        ),
+        "OnClientAuthorize" if !v1 => rpc!(
+            d,
+            r,
+            v,
+            ClientAuthorize,
+            on_client_authorize,
+            v3::ClientAuthorizeRequest
+        ),
         "OnClientSubscribe" if v1 => rpc!(
             d,
             r,
             v,
+            ClientSubscribe,
             on_client_subscribe,
             v1::ClientSubscribeRequest,
             compat::subscribe_from_v1
         ),
-        "OnClientSubscribe" => rpc!(d, r, v, on_client_subscribe, v3::ClientSubscribeRequest),
+        "OnClientSubscribe" => rpc!(
+            d,
+            r,
+            v,
+            ClientSubscribe,
+            on_client_subscribe,
+            v3::ClientSubscribeRequest
+        ),
         "OnClientUnsubscribe" if v1 => rpc!(
             d,
             r,
             v,
+            ClientUnsubscribe,
             on_client_unsubscribe,
             v1::ClientUnsubscribeRequest,
             compat::unsubscribe_from_v1
         ),
-        "OnClientUnsubscribe" => rpc!(d, r, v, on_client_unsubscribe, v3::ClientUnsubscribeRequest),
-        "OnSessionCreated" => rpc!(d, r, v, on_session_created, v3::SessionCreatedRequest),
+        "OnClientUnsubscribe" => rpc!(
+            d,
+            r,
+            v,
+            ClientUnsubscribe,
+            on_client_unsubscribe,
+            v3::ClientUnsubscribeRequest
+        ),
+        "OnSessionCreated" => rpc!(
+            d,
+            r,
+            v,
+            SessionCreated,
+            on_session_created,
+            v3::SessionCreatedRequest
+        ),
         "OnSessionSubscribed" if v1 => rpc!(
             d,
             r,
             v,
+            SessionSubscribed,
             on_session_subscribed,
             v1::SessionSubscribedRequest,
             compat::session_subscribed_from_v1
         ),
-        "OnSessionSubscribed" => rpc!(d, r, v, on_session_subscribed, v3::SessionSubscribedRequest),
+        "OnSessionSubscribed" => rpc!(
+            d,
+            r,
+            v,
+            SessionSubscribed,
+            on_session_subscribed,
+            v3::SessionSubscribedRequest
+        ),
         "OnSessionUnsubscribed" => rpc!(
             d,
             r,
             v,
+            SessionUnsubscribed,
             on_session_unsubscribed,
             v3::SessionUnsubscribedRequest
         ),
-        "OnSessionResumed" => rpc!(d, r, v, on_session_resumed, v3::SessionResumedRequest),
-        "OnSessionDiscarded" => rpc!(d, r, v, on_session_discarded, v3::SessionDiscardedRequest),
-        "OnSessionTakeovered" if v1 => {
-            rpc!(d, r, v, on_session_takenover, v3::SessionTakenoverRequest)
-        }
-        "OnSessionTakenover" if !v1 => {
-            rpc!(d, r, v, on_session_takenover, v3::SessionTakenoverRequest)
-        }
-        "OnSessionTerminated" => rpc!(d, r, v, on_session_terminated, v3::SessionTerminatedRequest),
-        "OnMessagePublish" => rpc!(d, r, v, on_message_publish, v3::MessagePublishRequest),
-        "OnMessageDelivered" => rpc!(d, r, v, on_message_delivered, v3::MessageDeliveredRequest),
-        "OnMessageDropped" => rpc!(d, r, v, on_message_dropped, v3::MessageDroppedRequest),
-        "OnMessageAcked" => rpc!(d, r, v, on_message_acked, v3::MessageAckedRequest),
+        "OnSessionResumed" => rpc!(
+            d,
+            r,
+            v,
+            SessionResumed,
+            on_session_resumed,
+            v3::SessionResumedRequest
+        ),
+        "OnSessionDiscarded" => rpc!(
+            d,
+            r,
+            v,
+            SessionDiscarded,
+            on_session_discarded,
+            v3::SessionDiscardedRequest
+        ),
+        "OnSessionTakeovered" if v1 => rpc!(
+            d,
+            r,
+            v,
+            SessionTakenover,
+            on_session_takenover,
+            v3::SessionTakenoverRequest
+        ),
+        "OnSessionTakenover" if !v1 => rpc!(
+            d,
+            r,
+            v,
+            SessionTakenover,
+            on_session_takenover,
+            v3::SessionTakenoverRequest
+        ),
+        "OnSessionTerminated" => rpc!(
+            d,
+            r,
+            v,
+            SessionTerminated,
+            on_session_terminated,
+            v3::SessionTerminatedRequest
+        ),
+        "OnMessagePublish" => rpc!(
+            d,
+            r,
+            v,
+            MessagePublish,
+            on_message_publish,
+            v3::MessagePublishRequest
+        ),
+        "OnMessageDelivered" => rpc!(
+            d,
+            r,
+            v,
+            MessageDelivered,
+            on_message_delivered,
+            v3::MessageDeliveredRequest
+        ),
+        "OnMessageDropped" => rpc!(
+            d,
+            r,
+            v,
+            MessageDropped,
+            on_message_dropped,
+            v3::MessageDroppedRequest
+        ),
+        "OnMessageAcked" => rpc!(
+            d,
+            r,
+            v,
+            MessageAcked,
+            on_message_acked,
+            v3::MessageAckedRequest
+        ),
         _ => {
             let status = Status::unimplemented(format!(
                 "{} has no method {:?}",
@@ -224,64 +366,63 @@ where
     }
 }
 
-/// Runs one unary rpc: decode, call `handle`, encode.
-fn unary<Req, Resp, B, F, Fut>(request: http::Request<B>, handle: F) -> ResponseFuture
+/// Runs one unary rpc: decode, call `handle` under the server's
+/// supervision, encode.
+fn unary<Req, Resp, B, F, Fut>(
+    request: http::Request<B>,
+    hook: Hook,
+    version: Version,
+    dispatcher: Arc<Dispatcher>,
+    handle: F,
+) -> ResponseFuture
 where
     Req: prost::Message + Default + Send + 'static,
-    Resp: prost::Message + Send + 'static,
+    Resp: prost::Message + Classify + NeutralAnswer + Send + 'static,
     B: HttpBody + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
     F: FnMut(Req) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Resp, Status>> + Send + 'static,
 {
     Box::pin(async move {
-        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default());
-        Ok(grpc.unary(Unary(handle), request).await)
+        let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
+            .apply_max_message_size_config(dispatcher.supervision.max_request_bytes, None);
+        let service = Unary {
+            handle,
+            hook,
+            version,
+            dispatcher,
+        };
+        Ok(grpc.unary(service, request).await)
     })
 }
 
-struct Unary<F>(F);
+struct Unary<F> {
+    handle: F,
+    hook: Hook,
+    version: Version,
+    dispatcher: Arc<Dispatcher>,
+}
 
 impl<Req, Resp, F, Fut> UnaryService<Req> for Unary<F>
 where
     F: FnMut(Req) -> Fut,
     Fut: Future<Output = Result<Resp, Status>>,
+    Resp: Classify + NeutralAnswer,
 {
     type Response = Resp;
-    type Future = Guarded<Fut>;
+    type Future = Supervised<Fut>;
 
     fn call(&mut self, request: tonic::Request<Req>) -> Self::Future {
-        Guarded {
-            inner: (self.0)(request.into_inner()),
+        let supervision = &self.dispatcher.supervision;
+        let budget = deadline::budget(request.metadata().as_ref(), supervision.handler_timeout);
+        if let Some(metrics) = &supervision.metrics {
+            metrics.started(self.hook, self.version);
         }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A handler call whose panic fails that call alone, with INTERNAL.
-    struct Guarded<F> {
-        #[pin]
-        inner: F,
-    }
-}
-
-impl<Resp, F: Future<Output = Result<Resp, Status>>> Future for Guarded<F> {
-    type Output = Result<tonic::Response<Resp>, Status>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.project().inner;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(result)) => Poll::Ready(result.map(tonic::Response::new)),
-            Err(panic) => {
-                let reason = panic
-                    .downcast_ref::<&str>()
-                    .copied()
-                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                    .unwrap_or("no message");
-                tracing::error!(target: "exhook", "handler panicked: {reason}");
-                Poll::Ready(Err(Status::internal(format!("handler panicked: {reason}"))))
-            }
-        }
+        Supervised::new(
+            (self.handle)(request.into_inner()),
+            self.hook,
+            budget,
+            supervision,
+        )
     }
 }

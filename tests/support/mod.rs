@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
+use exhook_runtime::Server;
 use exhook_runtime::proto::{v1, v2, v3};
-use exhook_runtime::{HandlerList, Server};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -19,7 +19,7 @@ pub struct Running {
 }
 
 impl Running {
-    pub async fn start<L: HandlerList>(server: Server<L>) -> Running {
+    pub async fn start(server: Server) -> Running {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");

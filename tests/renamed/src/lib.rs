@@ -14,7 +14,7 @@ async fn publish() -> Publish {
 }
 
 /// The provider, built through the renamed path.
-pub fn provider() -> hooks::Provider<impl hooks::HandlerList> {
+pub fn provider() -> hooks::Provider {
     hooks::provider![crate = "hooks"; connected, publish]
 }
 

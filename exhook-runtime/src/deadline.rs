@@ -1,0 +1,149 @@
+//! Deadlines: the `grpc-timeout` EMQX sends with every call (its
+//! `request_timeout`, `5S` by default), and what to answer when a handler
+//! outlives it.
+
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use crate::hook::Hook;
+use crate::proto::v3::{EmptySuccess, LoadedResponse, ValuedResponse, valued_response};
+
+/// Answer just before the caller's deadline: tonic's own timeout, which
+/// starts a moment earlier, would otherwise answer `CANCELLED` first.
+const MARGIN: Duration = Duration::from_millis(2);
+
+/// What a call answers when its handlers outlive the deadline.
+///
+/// ```
+/// use exhook_runtime::{Hook, OnTimeout};
+///
+/// // Let a slow ACL lookup count as "no opinion" rather than as a failure
+/// // (which EMQX's default `failed_action = deny` turns into a denial).
+/// let choice = (Hook::ClientAuthorize, OnTimeout::Ignore);
+/// # let _ = choice;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnTimeout {
+    /// Fail the call with `DEADLINE_EXCEEDED`; EMQX applies `failed_action`.
+    #[default]
+    Fail,
+    /// Answer as if every handler had ignored the event: `IGNORE` for
+    /// valued hooks, success for the others.
+    Ignore,
+}
+
+/// The per-hook choices, indexed by hook.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TimeoutAnswers([OnTimeout; 21]);
+
+impl TimeoutAnswers {
+    pub(crate) fn set(&mut self, hook: Hook, answer: OnTimeout) {
+        self.0[hook as usize] = answer;
+    }
+
+    pub(crate) fn get(&self, hook: Hook) -> OnTimeout {
+        self.0[hook as usize]
+    }
+}
+
+/// How long a call may run: the shorter of the request's `grpc-timeout` and
+/// the server's own limit, less a small margin.
+pub(crate) fn budget(headers: &HeaderMap, limit: Option<Duration>) -> Option<Duration> {
+    let sent = headers
+        .get("grpc-timeout")
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_grpc_timeout);
+    let budget = match (sent, limit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }?;
+    Some(budget.saturating_sub(MARGIN))
+}
+
+/// `grpc-timeout` per the gRPC HTTP/2 spec: up to 8 digits and a unit
+/// (`H`, `M`, `S`, `m`, `u`, `n`).
+pub(crate) fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+/// The neutral answer of each response type, for [`OnTimeout::Ignore`].
+pub(crate) trait NeutralAnswer: Sized {
+    fn neutral() -> Option<Self>;
+}
+
+impl NeutralAnswer for EmptySuccess {
+    fn neutral() -> Option<Self> {
+        Some(EmptySuccess {})
+    }
+}
+
+impl NeutralAnswer for ValuedResponse {
+    fn neutral() -> Option<Self> {
+        Some(ValuedResponse {
+            r#type: valued_response::ResponsedType::Ignore as i32,
+            value: None,
+        })
+    }
+}
+
+impl NeutralAnswer for LoadedResponse {
+    /// A load that timed out has no neutral answer: advertising nothing
+    /// would silently disable the provider.
+    fn neutral() -> Option<Self> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_values() {
+        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(
+            parse_grpc_timeout("1500m"),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(parse_grpc_timeout("2M"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("250u"), Some(Duration::from_micros(250)));
+        assert_eq!(
+            parse_grpc_timeout("99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
+        for bad in ["", "S", "5", "5s", "123456789S", "-1S", "1.5S", "５S"] {
+            assert_eq!(parse_grpc_timeout(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn budget_is_the_shorter_limit_less_the_margin() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(budget(&headers, None), None);
+        assert_eq!(
+            budget(&headers, Some(Duration::from_secs(1))),
+            Some(Duration::from_millis(998))
+        );
+        headers.insert("grpc-timeout", "5S".parse().unwrap());
+        assert_eq!(budget(&headers, None), Some(Duration::from_millis(4998)));
+        assert_eq!(
+            budget(&headers, Some(Duration::from_secs(1))),
+            Some(Duration::from_millis(998))
+        );
+    }
+}

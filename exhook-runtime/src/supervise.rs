@@ -1,0 +1,129 @@
+//! What wraps every call: its deadline, panic isolation and metrics.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tonic::Status;
+
+use crate::deadline::{NeutralAnswer, OnTimeout, TimeoutAnswers};
+use crate::hook::Hook;
+use crate::metrics::{Classify, Metrics, Outcome};
+
+/// The server-wide settings every call is run under.
+#[derive(Default)]
+pub(crate) struct Supervision {
+    pub(crate) metrics: Option<Arc<Metrics>>,
+    pub(crate) on_timeout: TimeoutAnswers,
+    /// A limit of the server's own, on top of the caller's `grpc-timeout`.
+    pub(crate) handler_timeout: Option<Duration>,
+    pub(crate) max_request_bytes: Option<usize>,
+}
+
+pin_project_lite::pin_project! {
+    #[project = TimedProj]
+    enum Timed<F> {
+        Bounded { #[pin] future: tokio::time::Timeout<F> },
+        Unbounded { #[pin] future: F },
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One call's future, run under its deadline, with a panic failing that
+    /// call alone (`INTERNAL`) and the outcome counted.
+    pub(crate) struct Supervised<F> {
+        #[pin]
+        timed: Timed<F>,
+        hook: Hook,
+        on_timeout: OnTimeout,
+        metrics: Option<(Arc<Metrics>, Instant)>,
+    }
+}
+
+impl<F: Future> Supervised<F> {
+    pub(crate) fn new(
+        future: F,
+        hook: Hook,
+        budget: Option<Duration>,
+        supervision: &Supervision,
+    ) -> Self {
+        let timed = match budget {
+            Some(budget) => Timed::Bounded {
+                future: tokio::time::timeout(budget, future),
+            },
+            None => Timed::Unbounded { future },
+        };
+        Supervised {
+            timed,
+            hook,
+            on_timeout: supervision.on_timeout.get(hook),
+            metrics: supervision
+                .metrics
+                .clone()
+                .map(|metrics| (metrics, Instant::now())),
+        }
+    }
+}
+
+impl<Resp, F> Future for Supervised<F>
+where
+    F: Future<Output = Result<Resp, Status>>,
+    Resp: Classify + NeutralAnswer,
+{
+    type Output = Result<tonic::Response<Resp>, Status>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| match this.timed.project() {
+            TimedProj::Bounded { future } => future.poll(cx).map(|result| result.map_err(|_| ())),
+            TimedProj::Unbounded { future } => future.poll(cx).map(Ok),
+        }));
+        let (result, outcome) = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(Ok(response)))) => {
+                let outcome = response.outcome();
+                (Ok(response), outcome)
+            }
+            Ok(Poll::Ready(Ok(Err(status)))) => (Err(status), Outcome::Error),
+            Ok(Poll::Ready(Err(()))) => timed_out(*this.hook, *this.on_timeout),
+            Err(panic) => {
+                let reason = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("no message");
+                tracing::error!(target: "exhook", hook = %this.hook, "handler panicked: {reason}");
+                if let Some((metrics, _)) = this.metrics {
+                    metrics.panicked();
+                }
+                (
+                    Err(Status::internal(format!("handler panicked: {reason}"))),
+                    Outcome::Error,
+                )
+            }
+        };
+        if let Some((metrics, started)) = this.metrics.take() {
+            metrics.finished(*this.hook, outcome, started.elapsed());
+        }
+        Poll::Ready(result.map(tonic::Response::new))
+    }
+}
+
+fn timed_out<Resp: NeutralAnswer>(
+    hook: Hook,
+    on_timeout: OnTimeout,
+) -> (Result<Resp, Status>, Outcome) {
+    tracing::warn!(target: "exhook", %hook, "handlers outlived the call's deadline");
+    match (on_timeout, Resp::neutral()) {
+        (OnTimeout::Ignore, Some(neutral)) => (Ok(neutral), Outcome::Timeout),
+        _ => (
+            Err(Status::deadline_exceeded(format!(
+                "{hook} handlers outlived the deadline"
+            ))),
+            Outcome::Timeout,
+        ),
+    }
+}

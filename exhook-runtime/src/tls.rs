@@ -1,0 +1,113 @@
+//! TLS and mutual TLS for the gRPC listener.
+
+use std::path::Path;
+
+use crate::error::Error;
+
+/// The server's TLS identity, and optionally the CA that client
+/// certificates must be signed by (mutual TLS).
+///
+/// EMQX connects with `https://` in its server URL; with `ssl.certfile` and
+/// `ssl.keyfile` set on its side it presents a client certificate, which
+/// [`client_ca`](Self::client_ca) then requires.
+///
+/// ```no_run
+/// use exhook_runtime::TlsConfig;
+///
+/// let tls = TlsConfig::from_pem_files("server.pem", "server.key")?
+///     .client_ca_file("ca.pem")?;
+/// # let _ = tls;
+/// # Ok::<(), exhook_runtime::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct TlsConfig {
+    pub(crate) cert: Vec<u8>,
+    pub(crate) key: Vec<u8>,
+    pub(crate) client_ca: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    // The private key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("client_ca", &self.client_ca.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// The server certificate chain and private key, PEM-encoded.
+    pub fn from_pem(cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        TlsConfig {
+            cert: cert.into(),
+            key: key.into(),
+            client_ca: None,
+        }
+    }
+
+    /// Reads the certificate chain and key from PEM files.
+    pub fn from_pem_files(cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Result<Self, Error> {
+        Ok(Self::from_pem(read(cert.as_ref())?, read(key.as_ref())?))
+    }
+
+    /// Requires a client certificate signed by this CA (PEM).
+    pub fn client_ca(mut self, ca: impl Into<Vec<u8>>) -> Self {
+        self.client_ca = Some(ca.into());
+        self
+    }
+
+    /// Requires a client certificate signed by the CA in this PEM file.
+    pub fn client_ca_file(self, ca: impl AsRef<Path>) -> Result<Self, Error> {
+        Ok(self.client_ca(read(ca.as_ref())?))
+    }
+
+    /// `EXHOOK_TLS_CERT` and `EXHOOK_TLS_KEY` (PEM file paths, or PEM text),
+    /// and `EXHOOK_TLS_CLIENT_CA` for mutual TLS; `None` when no certificate
+    /// is configured.
+    pub fn from_env() -> Result<Option<Self>, Error> {
+        let cert = env_pem("EXHOOK_TLS_CERT")?;
+        let key = env_pem("EXHOOK_TLS_KEY")?;
+        let client_ca = env_pem("EXHOOK_TLS_CLIENT_CA")?;
+        match (cert, key) {
+            (Some(cert), Some(key)) => {
+                let tls = TlsConfig::from_pem(cert, key);
+                Ok(Some(match client_ca {
+                    Some(ca) => tls.client_ca(ca),
+                    None => tls,
+                }))
+            }
+            (None, None) if client_ca.is_none() => Ok(None),
+            _ => Err(Error::Tls(
+                "EXHOOK_TLS_CERT and EXHOOK_TLS_KEY go together, and EXHOOK_TLS_CLIENT_CA needs both"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn to_tonic(&self) -> tonic::transport::ServerTlsConfig {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let config = ServerTlsConfig::new().identity(Identity::from_pem(&self.cert, &self.key));
+        match &self.client_ca {
+            Some(ca) => config
+                .client_ca_root(Certificate::from_pem(ca))
+                .client_auth_optional(false),
+            None => config,
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path)
+        .map_err(|source| Error::Tls(format!("cannot read {}: {source}", path.display())))
+}
+
+fn env_pem(name: &str) -> Result<Option<Vec<u8>>, Error> {
+    match std::env::var(name) {
+        Ok(value) if value.trim_start().starts_with("-----BEGIN") => Ok(Some(value.into_bytes())),
+        Ok(value) if !value.trim().is_empty() => read(Path::new(value.trim()))
+            .map(Some)
+            .map_err(|error| Error::Tls(format!("{name}: {error}"))),
+        _ => Ok(None),
+    }
+}
