@@ -9,9 +9,13 @@ use http::HeaderMap;
 use crate::hook::Hook;
 use crate::proto::v3::{EmptySuccess, LoadedResponse, ValuedResponse, valued_response};
 
-/// Answer just before the caller's deadline: tonic's own timeout, which
-/// starts a moment earlier, would otherwise answer `CANCELLED` first.
-const MARGIN: Duration = Duration::from_millis(2);
+/// How much earlier than the caller's deadline a call is answered: 5% of the
+/// budget, from 2 ms to 100 ms. The caller (EMQX, or tonic's own layer in
+/// front of this one) gives up at the deadline itself, so an answer meant to
+/// count, such as [`OnTimeout::Ignore`], has to leave before it.
+fn margin(budget: Duration) -> Duration {
+    (budget / 20).clamp(Duration::from_millis(2), Duration::from_millis(100))
+}
 
 /// What a call answers when its handlers outlive the deadline.
 ///
@@ -48,7 +52,7 @@ impl TimeoutAnswers {
 }
 
 /// How long a call may run: the shorter of the request's `grpc-timeout` and
-/// the server's own limit, less a small margin.
+/// the server's own limit, less a margin.
 pub(crate) fn budget(headers: &HeaderMap, limit: Option<Duration>) -> Option<Duration> {
     let sent = headers
         .get("grpc-timeout")
@@ -58,7 +62,7 @@ pub(crate) fn budget(headers: &HeaderMap, limit: Option<Duration>) -> Option<Dur
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }?;
-    Some(budget.saturating_sub(MARGIN))
+    Some(budget.saturating_sub(margin(budget)))
 }
 
 /// `grpc-timeout` per the gRPC HTTP/2 spec: up to 8 digits and a unit
@@ -133,17 +137,15 @@ mod tests {
 
     #[test]
     fn budget_is_the_shorter_limit_less_the_margin() {
+        let ms = Duration::from_millis;
         let mut headers = HeaderMap::new();
         assert_eq!(budget(&headers, None), None);
-        assert_eq!(
-            budget(&headers, Some(Duration::from_secs(1))),
-            Some(Duration::from_millis(998))
-        );
+        assert_eq!(budget(&headers, Some(ms(1000))), Some(ms(950)));
+        // EMQX's default `request_timeout` of 5 s arrives as `5S`.
         headers.insert("grpc-timeout", "5S".parse().unwrap());
-        assert_eq!(budget(&headers, None), Some(Duration::from_millis(4998)));
-        assert_eq!(
-            budget(&headers, Some(Duration::from_secs(1))),
-            Some(Duration::from_millis(998))
-        );
+        assert_eq!(budget(&headers, None), Some(ms(4900)));
+        assert_eq!(budget(&headers, Some(ms(1000))), Some(ms(950)));
+        headers.insert("grpc-timeout", "20m".parse().unwrap());
+        assert_eq!(budget(&headers, None), Some(ms(18)));
     }
 }

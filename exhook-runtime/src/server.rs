@@ -59,6 +59,7 @@ pub struct Server {
     state: StateMap,
     listen: Option<String>,
     metrics_listen: Option<String>,
+    metrics_listener: Option<TcpListener>,
     tls: Option<TlsConfig>,
     drain: Duration,
     shutdown: ShutdownHandle,
@@ -77,6 +78,7 @@ impl Server {
             state: StateMap::default(),
             listen: None,
             metrics_listen: None,
+            metrics_listener: None,
             tls: None,
             drain: DEFAULT_DRAIN,
             shutdown: ShutdownHandle::new(),
@@ -114,6 +116,12 @@ impl Server {
     /// what `EXHOOK_METRICS_LISTEN` says.
     pub fn metrics(mut self, address: impl Into<String>) -> Self {
         self.metrics_listen = Some(address.into());
+        self
+    }
+
+    /// Serves Prometheus metrics on a listener you bound yourself.
+    pub fn metrics_on(mut self, listener: TcpListener) -> Self {
+        self.metrics_listener = Some(listener);
         self
     }
 
@@ -215,7 +223,7 @@ impl Server {
     /// tests), stopping when `signal` completes or on
     /// [`ShutdownHandle::shutdown`].
     pub async fn serve_on(
-        self,
+        mut self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
@@ -320,23 +328,25 @@ impl Server {
         Ok(())
     }
 
-    async fn start_metrics(&self) -> Result<Option<Arc<Metrics>>, Error> {
-        let Some(address) =
-            checked_address(self.metrics_listen.clone(), "EXHOOK_METRICS_LISTEN", None)?
-        else {
-            return Ok(None);
+    async fn start_metrics(&mut self) -> Result<Option<Arc<Metrics>>, Error> {
+        let listener = match self.metrics_listener.take() {
+            Some(listener) => listener,
+            None => {
+                let configured =
+                    checked_address(self.metrics_listen.clone(), "EXHOOK_METRICS_LISTEN", None)?;
+                let Some(address) = configured else {
+                    return Ok(None);
+                };
+                TcpListener::bind(&address)
+                    .await
+                    .map_err(|source| Error::Bind { address, source })?
+            }
         };
-        let listener = TcpListener::bind(&address)
-            .await
-            .map_err(|source| Error::Bind {
-                address: address.clone(),
-                source,
-            })?;
+        let address = listener
+            .local_addr()
+            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         let metrics = Arc::new(Metrics::default());
-        announce(format_args!(
-            "metrics on http://{}/metrics",
-            listener.local_addr().map_or(address, |a| a.to_string())
-        ));
+        announce(format_args!("metrics on http://{address}/metrics"));
         tokio::spawn(metrics::serve(listener, metrics.clone()));
         Ok(Some(metrics))
     }

@@ -392,8 +392,28 @@ where
             version,
             dispatcher,
         };
-        Ok(grpc.unary(service, request).await)
+        Ok(too_large_is_resource_exhausted(
+            grpc.unary(service, request).await,
+        ))
     })
+}
+
+/// tonic refuses a request over the size limit with `OUT_OF_RANGE`; gRPC
+/// names that case `RESOURCE_EXHAUSTED`. Handlers never answer
+/// `OUT_OF_RANGE` (their errors are `UNKNOWN`), so the code is unambiguous.
+fn too_large_is_resource_exhausted(mut response: http::Response<Body>) -> http::Response<Body> {
+    let out_of_range = (tonic::Code::OutOfRange as i32).to_string();
+    if response
+        .headers()
+        .get("grpc-status")
+        .is_some_and(|status| status.as_bytes() == out_of_range.as_bytes())
+    {
+        let exhausted = (tonic::Code::ResourceExhausted as i32).to_string();
+        if let Ok(value) = http::HeaderValue::from_str(&exhausted) {
+            response.headers_mut().insert("grpc-status", value);
+        }
+    }
+    response
 }
 
 struct Unary<F> {

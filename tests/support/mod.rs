@@ -139,3 +139,4 @@ pub fn valued(response: v3::ValuedResponse) -> (&'static str, Option<v3::valued_
     };
     (kind, response.value)
 }
+pub mod tls;

@@ -1,0 +1,619 @@
+//! The production runtime from outside: TLS and mutual TLS, health, metrics,
+//! deadlines, limits, panics, graceful shutdown in process and on SIGTERM.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use exhook_runtime::proto::v3::{self, hook_provider_client::HookProviderClient};
+use exhook_runtime::*;
+use support::tls::Pki;
+use support::*;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tonic::Code;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use v3::valued_response::Value;
+
+fn auth(username: &str) -> v3::ClientAuthenticateRequest {
+    v3::ClientAuthenticateRequest {
+        clientinfo: Some(client_v3(&format!("client-{username}"), username)),
+        result: false,
+        meta: None,
+    }
+}
+
+mod handlers {
+    use super::*;
+
+    #[on_client_authenticate]
+    pub(super) async fn authenticate(
+        client: &ClientInfo,
+        State(busy): State<Arc<Busy>>,
+    ) -> Decision {
+        let now = busy.current.fetch_add(1, Ordering::SeqCst) + 1;
+        busy.peak.fetch_max(now, Ordering::SeqCst);
+        let decision = match client.username.as_str() {
+            "slow" => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Decision::Allow
+            }
+            "stuck" => {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Decision::Allow
+            }
+            "allow" => Decision::Allow,
+            "deny" => Decision::Deny,
+            _ => Decision::Ignore,
+        };
+        busy.current.fetch_sub(1, Ordering::SeqCst);
+        decision
+    }
+
+    #[on_client_authorize]
+    pub(super) async fn authorize(request: &event::ClientAuthorizeRequest) -> Decision {
+        if request.topic == "stuck" {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Decision::Deny
+    }
+
+    #[on_message_publish]
+    pub(super) async fn publish(msg: &Message) -> Publish {
+        if msg.topic == "boom" {
+            panic!("bad message");
+        }
+        Publish::Ignore
+    }
+
+    pub(super) fn provider() -> Provider {
+        provider![authenticate, authorize, publish]
+    }
+}
+
+#[derive(Default)]
+struct Busy {
+    current: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+fn server() -> Server {
+    Server::new(handlers::provider()).state(Arc::new(Busy::default()))
+}
+
+// ---- TLS -------------------------------------------------------------------
+
+async fn tls_channel(
+    addr: std::net::SocketAddr,
+    pki: &Pki,
+    identity: Option<(&str, &str)>,
+) -> Result<Channel, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca))
+        .domain_name("localhost");
+    if let Some((cert, key)) = identity {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    Channel::from_shared(format!("https://localhost:{}", addr.port()))
+        .unwrap()
+        .tls_config(tls)?
+        .connect()
+        .await
+}
+
+async fn authenticate_over(
+    channel: Channel,
+    username: &str,
+) -> Result<(&'static str, Option<Value>), tonic::Status> {
+    let answer = HookProviderClient::new(channel)
+        .on_client_authenticate(auth(username))
+        .await?;
+    Ok(valued(answer.into_inner()))
+}
+
+#[tokio::test]
+async fn mutual_tls_accepts_the_right_client_certificate_and_refuses_others() {
+    let pki = Pki::new();
+    let tls = TlsConfig::from_pem(pki.server_cert.clone(), pki.server_key.clone())
+        .client_ca(pki.ca.clone());
+    let server = Running::start(server().tls(tls)).await;
+
+    let channel = tls_channel(server.addr, &pki, Some((&pki.client_cert, &pki.client_key)))
+        .await
+        .unwrap();
+    assert_eq!(
+        authenticate_over(channel, "allow").await.unwrap(),
+        ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
+    );
+
+    // No client certificate, or one from an unknown CA: no call gets through.
+    for identity in [
+        None,
+        Some((pki.stranger_cert.as_str(), pki.stranger_key.as_str())),
+    ] {
+        let refused = match tls_channel(server.addr, &pki, identity).await {
+            Err(_) => true,
+            Ok(channel) => authenticate_over(channel, "allow").await.is_err(),
+        };
+        assert!(
+            refused,
+            "a client without a trusted certificate got through"
+        );
+    }
+    // Plain HTTP/2 to a TLS port fails too.
+    let plain = Channel::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .connect()
+        .await;
+    let refused = match plain {
+        Err(_) => true,
+        Ok(channel) => authenticate_over(channel, "allow").await.is_err(),
+    };
+    assert!(refused);
+}
+
+#[tokio::test]
+async fn tls_without_client_ca_serves_any_client() {
+    let pki = Pki::new();
+    let server = Running::start(server().tls(TlsConfig::from_pem(
+        pki.server_cert.clone(),
+        pki.server_key.clone(),
+    )))
+    .await;
+    let channel = tls_channel(server.addr, &pki, None).await.unwrap();
+    assert_eq!(
+        authenticate_over(channel, "allow").await.unwrap(),
+        ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
+    );
+}
+
+// ---- health and metrics -------------------------------------------------------
+
+async fn health(channel: Channel, service: &str) -> ServingStatus {
+    let answer = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    ServingStatus::try_from(answer.status).unwrap()
+}
+
+#[tokio::test]
+async fn health_reports_serving_for_every_protocol_version() {
+    let server = Running::start(server()).await;
+    for service in [
+        "",
+        "emqx.exhook.v1.HookProvider",
+        "emqx.exhook.v2.HookProvider",
+        "emqx.exhook.v3.HookProvider",
+    ] {
+        assert_eq!(
+            health(server.channel().await, service).await,
+            ServingStatus::Serving,
+            "{service:?}"
+        );
+    }
+}
+
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_calls_outcomes_latency_and_panics() {
+    let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_addr = metrics.local_addr().unwrap();
+    let server = Running::start(server().metrics_on(metrics)).await;
+    let mut client = server.v3().await;
+    for username in ["allow", "allow", "deny", "nobody"] {
+        client.on_client_authenticate(auth(username)).await.unwrap();
+    }
+    let mut v1 = server.v1().await;
+    v1.on_client_authenticate(exhook_runtime::proto::v1::ClientAuthenticateRequest::default())
+        .await
+        .unwrap();
+    let boom = v3::MessagePublishRequest {
+        message: Some(message_v3("c", "boom", "x")),
+        ..Default::default()
+    };
+    assert_eq!(
+        client.on_message_publish(boom).await.unwrap_err().code(),
+        Code::Internal
+    );
+
+    let text = scrape(metrics_addr).await;
+    for line in [
+        "exhook_calls_total{hook=\"client.authenticate\",version=\"v3\"} 4",
+        "exhook_calls_total{hook=\"client.authenticate\",version=\"v1\"} 1",
+        "exhook_calls_total{hook=\"message.publish\",version=\"v3\"} 1",
+        "exhook_outcomes_total{hook=\"client.authenticate\",outcome=\"allow\"} 2",
+        "exhook_outcomes_total{hook=\"client.authenticate\",outcome=\"deny\"} 1",
+        "exhook_outcomes_total{hook=\"client.authenticate\",outcome=\"ignore\"} 2",
+        "exhook_outcomes_total{hook=\"message.publish\",outcome=\"error\"} 1",
+        "exhook_call_duration_seconds_count{hook=\"client.authenticate\"} 5",
+        "exhook_call_duration_seconds_bucket{hook=\"client.authenticate\",le=\"+Inf\"} 5",
+        "exhook_in_flight 0",
+        "exhook_handler_panics_total 1",
+        "# TYPE exhook_call_duration_seconds histogram",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}
+
+// ---- faults and limits ----------------------------------------------------------
+
+#[tokio::test]
+async fn a_handler_that_outlives_the_deadline_answers_deadline_exceeded() {
+    let server = Running::start(server()).await;
+    let mut client = server.v3().await;
+    // tonic's client gives up at the deadline too; the provider answers 5%
+    // of it earlier, so its answer is what arrives.
+    let mut request = tonic::Request::new(auth("stuck"));
+    request.set_timeout(Duration::from_secs(1));
+    let status = client.on_client_authenticate(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        status.message().contains("client.authenticate"),
+        "{status:?}"
+    );
+    // The server is fine afterwards.
+    let answer = client.on_client_authenticate(auth("allow")).await.unwrap();
+    assert_eq!(
+        valued(answer.into_inner()),
+        ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
+    );
+}
+
+#[tokio::test]
+async fn a_hook_can_ignore_instead_of_failing_on_timeout() {
+    let server = server()
+        .on_timeout(Hook::ClientAuthorize, OnTimeout::Ignore)
+        .handler_timeout(Duration::from_millis(150));
+    let server = Running::start(server).await;
+    let mut client = server.v3().await;
+    let authorize = |topic: &str| v3::ClientAuthorizeRequest {
+        topic: topic.into(),
+        ..Default::default()
+    };
+    // The server's own limit applies even without a grpc-timeout.
+    let answer = client
+        .on_client_authorize(authorize("stuck"))
+        .await
+        .unwrap();
+    assert_eq!(valued(answer.into_inner()), ("IGNORE", None));
+    let answer = client.on_client_authorize(authorize("fast")).await.unwrap();
+    assert_eq!(
+        valued(answer.into_inner()),
+        ("STOP_AND_RETURN", Some(Value::BoolResult(false)))
+    );
+    // Other hooks keep failing with DEADLINE_EXCEEDED.
+    let status = client
+        .on_client_authenticate(auth("stuck"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded);
+}
+
+#[tokio::test]
+async fn an_oversized_request_gets_resource_exhausted() {
+    let server = Running::start(server().max_request_size(1024)).await;
+    let mut client = server.v3().await;
+    let big = v3::MessagePublishRequest {
+        message: Some(message_v3("c", "t", &"x".repeat(4096))),
+        ..Default::default()
+    };
+    let status = client.on_message_publish(big).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let small = v3::MessagePublishRequest {
+        message: Some(message_v3("c", "t", "x")),
+        ..Default::default()
+    };
+    client.on_message_publish(small).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_concurrency_limit_makes_calls_wait_instead_of_failing() {
+    let busy = Arc::new(Busy::default());
+    let server = Server::new(handlers::provider())
+        .state(busy.clone())
+        .concurrency_limit(2);
+    let server = Running::start(server).await;
+    let channel = server.channel().await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let mut client = HookProviderClient::new(channel.clone());
+        calls.spawn(async move {
+            client
+                .on_client_authenticate(auth("slow"))
+                .await
+                .map(|a| valued(a.into_inner()))
+        });
+    }
+    while let Some(answer) = calls.join_next().await {
+        assert_eq!(
+            answer.unwrap().unwrap(),
+            ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
+        );
+    }
+    assert_eq!(
+        busy.peak.load(Ordering::SeqCst),
+        2,
+        "at most two calls ran at once"
+    );
+}
+
+// ---- graceful shutdown --------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_every_call_in_flight_and_reports_not_serving() {
+    let server = server();
+    let stop = server.shutdown_handle();
+    let server = Running::start(server).await;
+    let channel = server.channel().await;
+
+    let mut watch = HealthClient::new(channel.clone())
+        .watch(HealthCheckRequest {
+            service: "emqx.exhook.v3.HookProvider".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first: HealthCheckResponse = watch.message().await.unwrap().unwrap();
+    assert_eq!(
+        ServingStatus::try_from(first.status).unwrap(),
+        ServingStatus::Serving
+    );
+
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let mut client = HookProviderClient::new(channel.clone());
+        calls.spawn(async move {
+            client
+                .on_client_authenticate(auth("slow"))
+                .await
+                .map(|a| valued(a.into_inner()))
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.shutdown();
+
+    let next = watch.message().await.unwrap().unwrap();
+    assert_eq!(
+        ServingStatus::try_from(next.status).unwrap(),
+        ServingStatus::NotServing
+    );
+    while let Some(answer) = calls.join_next().await {
+        assert_eq!(
+            answer.unwrap().unwrap(),
+            ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
+        );
+    }
+    drop(watch);
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.stop()).await;
+    assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drain_time_bounds_a_shutdown() {
+    let server = server().drain_timeout(Duration::from_millis(200));
+    let stop = server.shutdown_handle();
+    let server = Running::start(server).await;
+    let mut client = server.v3().await;
+    let stuck = tokio::spawn(async move { client.on_client_authenticate(auth("stuck")).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.shutdown();
+    // The 30 s handler does not hold the server past its drain time.
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.stop()).await;
+    assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+    assert!(
+        !stuck.is_finished(),
+        "the stuck call was answered, so the drain time was not what ended the server"
+    );
+    stuck.abort();
+}
+
+// ---- the process, configured by environment variables ----------------------------
+
+/// The provider process; killed if a test fails before it exits.
+struct Process {
+    child: Option<Child>,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl Process {
+    /// Starts the provider; returns it with the lines it printed up to and
+    /// including the `serving …` line.
+    async fn start(env: &[(&str, String)]) -> (Process, Vec<String>) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_slow_provider"));
+        command
+            .env("EXHOOK_LISTEN", "127.0.0.1:0")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        let mut process = Process {
+            child: Some(command.spawn().unwrap()),
+            lines,
+        };
+        let stderr = process
+            .child
+            .as_mut()
+            .and_then(|child| child.stderr.take())
+            .unwrap();
+        let stderr = tokio::process::ChildStderr::from_std(stderr).unwrap();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                let _ = tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(30), process.lines.recv())
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("provider exited: {seen:?}"));
+            seen.push(line.clone());
+            if line.contains("serving emqx.exhook") {
+                return (process, seen);
+            }
+        }
+    }
+
+    fn terminate(&self) {
+        let pid = self.child.as_ref().unwrap().id();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    async fn wait(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let mut child = self.child.take().unwrap();
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        while let Ok(line) = self.lines.try_recv() {
+            rest.push(line);
+        }
+        (status, rest)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn port_of(line: &str, after: &str) -> u16 {
+    let rest = &line[line
+        .find(after)
+        .unwrap_or_else(|| panic!("{after:?} in {line:?}"))
+        + after.len()..];
+    rest.chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_burst_answers_every_call_and_exits_zero() {
+    let (process, lines) = Process::start(&[]).await;
+    let port = port_of(lines.last().unwrap(), "127.0.0.1:");
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let mut client = HookProviderClient::new(channel.clone());
+        calls.spawn(async move {
+            client
+                .on_client_authenticate(auth("slow"))
+                .await
+                .map(|a| valued(a.into_inner()))
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    process.terminate();
+    let mut answered = 0;
+    while let Some(answer) = calls.join_next().await {
+        assert_eq!(
+            answer.unwrap().unwrap(),
+            ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
+        );
+        answered += 1;
+    }
+    assert_eq!(answered, 50);
+    let (status, lines) = process.wait().await;
+    assert!(status.success(), "{status:?} {lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("shutting down")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_mtls_and_metrics_from_environment_variables() {
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!("exhook-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, pem) in [
+        ("server.pem", &pki.server_cert),
+        ("server.key", &pki.server_key),
+        ("ca.pem", &pki.ca),
+    ] {
+        std::fs::write(dir.join(name), pem).unwrap();
+    }
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (process, lines) = Process::start(&[
+        ("EXHOOK_TLS_CERT", path("server.pem")),
+        ("EXHOOK_TLS_KEY", path("server.key")),
+        ("EXHOOK_TLS_CLIENT_CA", path("ca.pem")),
+        ("EXHOOK_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
+    ])
+    .await;
+    let line = lines.last().unwrap();
+    assert!(line.contains("with mutual TLS"), "{line}");
+    let port = port_of(line, "127.0.0.1:");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+
+    let channel = tls_channel(addr, &pki, Some((&pki.client_cert, &pki.client_key)))
+        .await
+        .unwrap();
+    // `instant` is the user the process provider allows at once.
+    assert_eq!(
+        authenticate_over(channel.clone(), "instant").await.unwrap(),
+        ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
+    );
+    let refused = match tls_channel(addr, &pki, None).await {
+        Err(_) => true,
+        Ok(channel) => authenticate_over(channel, "allow").await.is_err(),
+    };
+    assert!(refused, "a client without a certificate got through");
+
+    let metrics_line = lines
+        .iter()
+        .find(|l| l.contains("metrics on"))
+        .expect("a metrics line");
+    let metrics_port = port_of(metrics_line, "http://127.0.0.1:");
+    let text = scrape(format!("127.0.0.1:{metrics_port}").parse().unwrap()).await;
+    assert!(
+        text.contains("exhook_calls_total{hook=\"client.authenticate\",version=\"v3\"} 1"),
+        "{text}"
+    );
+
+    process.terminate();
+    let (status, lines) = process.wait().await;
+    assert!(status.success(), "{status:?} {lines:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
