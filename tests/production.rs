@@ -617,3 +617,60 @@ async fn tls_mtls_and_metrics_from_environment_variables() {
     assert!(status.success(), "{status:?} {lines:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- tracing --------------------------------------------------------------------
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_call_has_a_span_with_hook_client_and_topic_but_no_password() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("exhook=debug")
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // The test runtime has one thread, so the server's tasks see this subscriber.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = Running::start(server()).await;
+    let mut client = server.v3().await;
+    client.on_client_authenticate(auth("allow")).await.unwrap();
+    let authorize = v3::ClientAuthorizeRequest {
+        clientinfo: Some(client_v3("reader-7", "allow")),
+        topic: "sensors/1".into(),
+        ..Default::default()
+    };
+    client.on_client_authorize(authorize).await.unwrap();
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let authenticate = text
+        .lines()
+        .find(|l| l.contains("hook=\"client.authenticate\""))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        authenticate.contains("version=v3") && authenticate.contains("clientid=\"client-allow\""),
+        "{authenticate}"
+    );
+    let authorize = text
+        .lines()
+        .find(|l| l.contains("hook=\"client.authorize\""))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        authorize.contains("clientid=\"reader-7\"") && authorize.contains("topic=\"sensors/1\""),
+        "{authorize}"
+    );
+    // `client_v3` sets the password `secret`.
+    assert!(!text.contains("secret"), "{text}");
+}
