@@ -67,7 +67,7 @@ async fn authorize(client: &ClientInfo, action: event::AuthorizeAction) -> Decis
 }
 
 #[on_message_publish]
-async fn publish(mut msg: Message) -> Publish {
+pub async fn publish(mut msg: Message) -> Publish {
     debug!(from = %msg.from, topic = %msg.topic, "message.publish");
     match msg.from.as_str() {
         "baduser" => {

@@ -23,3 +23,14 @@ fn readme_quickstart_is_the_example() {
         "the quickstart is the first rust block"
     );
 }
+
+#[test]
+fn readme_testing_section_is_the_quickstart_test() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let test = std::fs::read_to_string(root.join("tests/quickstart.rs")).unwrap();
+    assert!(
+        readme.contains(&format!("```rust,ignore\n{test}```")),
+        "the README's \"Testing your hooks\" block differs from tests/quickstart.rs"
+    );
+}

@@ -84,6 +84,8 @@ mod shutdown;
 mod span;
 mod state;
 mod supervise;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tls;
 mod topic;
 mod version;

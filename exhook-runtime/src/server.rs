@@ -328,6 +328,25 @@ impl Server {
         Ok(())
     }
 
+    /// The dispatcher this server would run, for the in-process test broker.
+    #[cfg(feature = "testing")]
+    pub(crate) fn into_dispatcher(self) -> Result<Dispatcher, Error> {
+        self.check()?;
+        let hooks = self.provider.hooks();
+        let supervision = Supervision {
+            metrics: None,
+            on_timeout: self.on_timeout,
+            handler_timeout: self.handler_timeout,
+            max_request_bytes: self.max_request_bytes,
+        };
+        Ok(Dispatcher::new(
+            self.provider.entries(),
+            hooks,
+            self.state,
+            supervision,
+        ))
+    }
+
     async fn start_metrics(&mut self) -> Result<Option<Arc<Metrics>>, Error> {
         let listener = match self.metrics_listener.take() {
             Some(listener) => listener,
