@@ -121,8 +121,8 @@ fn handler_impl(
         quote! {
             || {
                 #[allow(unused_imports)]
-                use #rt::__private::{IsState as _, NotState as _};
-                (&&#rt::__private::Probe::<#ty>::new()).state_type()
+                use #rt::__private::{Generic as _, Specific as _};
+                (&&#rt::__private::Probe::<#ty>::new()).facts()
             },
         }
     });

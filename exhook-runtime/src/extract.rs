@@ -36,6 +36,9 @@ pub(crate) enum ChainValue<'a> {
     Bool(bool),
     /// Publish: the message so far.
     Message(&'a Message),
+    /// Publish with a single handler that takes the message by value: the
+    /// message, to be moved out rather than copied.
+    Take(&'a std::sync::Mutex<Option<Message>>),
 }
 
 /// The result so far of an authenticate or authorize chain: what EMQX's own
@@ -289,9 +292,15 @@ pub mod args {
         }
     }
 
+    /// A copy of the message so far, or the message itself when nothing
+    /// else needs it (one handler, taking it only by value).
     impl<'a> MessagePublish<'a> for Message {
         #[inline]
         fn extract(call: Call<'a, MessagePublishRequest>) -> Result<Self, Status> {
+            if let ChainValue::Take(slot) = call.value {
+                let taken = slot.lock().map(|mut slot| slot.take()).unwrap_or_default();
+                return Ok(taken.unwrap_or_default());
+            }
             <&Message as MessagePublish<'a>>::extract(call).cloned()
         }
     }

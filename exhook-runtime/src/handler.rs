@@ -20,7 +20,44 @@ pub struct HandlerSpec {
     name: &'static str,
     path: &'static str,
     topics: &'static [&'static str],
-    states: &'static [fn() -> Option<StateType>],
+    args: &'static [fn() -> ArgFacts],
+}
+
+/// What the runtime needs to know about one handler argument, found at
+/// compile time (see `__private::Probe`).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArgFacts {
+    pub(crate) state: Option<StateType>,
+    pub(crate) message: MessageUse,
+}
+
+impl ArgFacts {
+    pub(crate) const fn state(state: StateType) -> Self {
+        ArgFacts {
+            state: Some(state),
+            message: MessageUse::None,
+        }
+    }
+
+    pub(crate) const fn message(message: MessageUse) -> Self {
+        ArgFacts {
+            state: None,
+            message,
+        }
+    }
+}
+
+/// How an argument uses a publish call's message.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MessageUse {
+    #[default]
+    None,
+    /// `Message` by value: it can be moved to the handler.
+    Owned,
+    /// `&Message` or the request: it must stay where it is.
+    Borrowed,
 }
 
 impl HandlerSpec {
@@ -30,14 +67,14 @@ impl HandlerSpec {
         name: &'static str,
         path: &'static str,
         topics: &'static [&'static str],
-        states: &'static [fn() -> Option<StateType>],
+        args: &'static [fn() -> ArgFacts],
     ) -> Self {
         HandlerSpec {
             hook,
             name,
             path,
             topics,
-            states,
+            args,
         }
     }
 
@@ -62,7 +99,15 @@ impl HandlerSpec {
     }
 
     pub(crate) fn state_types(&self) -> impl Iterator<Item = StateType> + '_ {
-        self.states.iter().filter_map(|state| state())
+        self.args.iter().filter_map(|facts| facts().state)
+    }
+
+    /// Whether the handler takes the publish message by value and in no
+    /// other way, so that a call can move the message to it.
+    pub(crate) fn owns_message(&self) -> bool {
+        let uses: Vec<MessageUse> = self.args.iter().map(|facts| facts().message).collect();
+        uses.iter().filter(|u| **u == MessageUse::Owned).count() == 1
+            && !uses.contains(&MessageUse::Borrowed)
     }
 }
 

@@ -63,8 +63,12 @@ pub enum Publish {
     Continue(Message),
     /// Publish this message and stop the chain (`STOP_AND_RETURN`).
     Stop(Message),
-    /// Do not publish the message: the current message is echoed with header
-    /// `allow_publish = "false"` and the chain stops (`STOP_AND_RETURN`).
+    /// Do not publish the message (`STOP_AND_RETURN` with header
+    /// `allow_publish = "false"`); the chain stops. The answer echoes the
+    /// message so far, except when the handler took it by value as the only
+    /// handler on the call: the message was moved to it rather than copied,
+    /// and the answer carries the drop flag and the QoS, all EMQX reads of a
+    /// message it will not route.
     Drop,
 }
 

@@ -4,7 +4,7 @@
 //! `exhook-macros` and may change in any release.
 
 pub use crate::extract::{Call, args};
-pub use crate::handler::{Handler, HandlerEntry, HandlerSpec, Table};
+pub use crate::handler::{ArgFacts, Handler, HandlerEntry, HandlerSpec, MessageUse, Table};
 pub use crate::hook::Hook;
 pub use crate::outcome::{DecisionOutput, LoadedOutput, NotifyOutput, PublishOutput};
 pub use crate::provider::Provider;
@@ -62,9 +62,10 @@ macro_rules! per_hook {
 }
 hook_table!(per_hook);
 
-/// Finds out at compile time, without failing for other types, whether an
-/// argument type is `State<T>`: `(&&Probe::<Ty>::new()).state_type()` picks
-/// [`IsState`] for `State<T>` and falls back to [`NotState`].
+/// Finds out at compile time, without failing for any type, what an
+/// argument type means to the runtime: `(&&Probe::<Ty>::new()).facts()`
+/// picks [`Specific`] for `State<T>`, `Message` and `&Message` (and the
+/// publish request), and falls back to [`Generic`] for everything else.
 pub struct Probe<T>(core::marker::PhantomData<fn() -> T>);
 
 impl<T> Probe<T> {
@@ -75,23 +76,47 @@ impl<T> Probe<T> {
 }
 
 /// See [`Probe`].
-pub trait IsState {
-    fn state_type(&self) -> Option<StateType>;
+pub trait Specific {
+    fn facts(&self) -> ArgFacts;
 }
 
-impl<T: 'static> IsState for &Probe<State<T>> {
-    fn state_type(&self) -> Option<StateType> {
-        Some(StateType::of::<T>())
+impl<T: 'static> Specific for &Probe<State<T>> {
+    fn facts(&self) -> ArgFacts {
+        ArgFacts::state(StateType::of::<T>())
+    }
+}
+
+impl Specific for &Probe<crate::event::Message> {
+    fn facts(&self) -> ArgFacts {
+        ArgFacts::message(MessageUse::Owned)
+    }
+}
+
+impl Specific for &Probe<&crate::event::Message> {
+    fn facts(&self) -> ArgFacts {
+        ArgFacts::message(MessageUse::Borrowed)
+    }
+}
+
+impl Specific for &Probe<crate::event::MessagePublishRequest> {
+    fn facts(&self) -> ArgFacts {
+        ArgFacts::message(MessageUse::Borrowed)
+    }
+}
+
+impl Specific for &Probe<&crate::event::MessagePublishRequest> {
+    fn facts(&self) -> ArgFacts {
+        ArgFacts::message(MessageUse::Borrowed)
     }
 }
 
 /// See [`Probe`].
-pub trait NotState {
-    fn state_type(&self) -> Option<StateType>;
+pub trait Generic {
+    fn facts(&self) -> ArgFacts;
 }
 
-impl<T> NotState for Probe<T> {
-    fn state_type(&self) -> Option<StateType> {
-        None
+impl<T> Generic for Probe<T> {
+    fn facts(&self) -> ArgFacts {
+        ArgFacts::default()
     }
 }

@@ -328,6 +328,47 @@ impl Server {
         Ok(())
     }
 
+    /// The gRPC services this server would serve (`emqx.exhook.v1`, `v2`
+    /// and `v3` `HookProvider`), to mount in a tonic server of your own.
+    /// Listening, TLS, health, metrics and shutdown are then yours.
+    ///
+    /// ```no_run
+    /// use exhook_runtime::{on_session_created, provider, Server};
+    ///
+    /// #[on_session_created]
+    /// async fn created() {}
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let routes = Server::new(provider![created]).into_routes()?;
+    /// tonic::transport::Server::builder()
+    ///     .add_routes(routes)
+    ///     .serve("127.0.0.1:9000".parse()?)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_routes(self) -> Result<tonic::service::Routes, Error> {
+        self.check()?;
+        let hooks = self.provider.hooks();
+        let supervision = Supervision {
+            metrics: None,
+            on_timeout: self.on_timeout,
+            handler_timeout: self.handler_timeout,
+            max_request_bytes: self.max_request_bytes,
+        };
+        let dispatcher = Arc::new(Dispatcher::new(
+            self.provider.entries(),
+            hooks,
+            self.state,
+            supervision,
+        ));
+        Ok(
+            tonic::service::Routes::new(HookService::<V1>::new(dispatcher.clone()))
+                .add_service(HookService::<V2>::new(dispatcher.clone()))
+                .add_service(HookService::<V3>::new(dispatcher)),
+        )
+    }
+
     /// The dispatcher this server would run, for the in-process test broker.
     #[cfg(feature = "testing")]
     pub(crate) fn into_dispatcher(self) -> Result<Dispatcher, Error> {

@@ -21,8 +21,24 @@ use crate::dispatch::Dispatcher;
 use crate::hook::Hook;
 use crate::metrics::Classify;
 use crate::proto::{v1, v3};
+use crate::span::Identify;
 use crate::supervise::Supervised;
 use crate::version::Version;
+
+/// One call's handler chain, boxed.
+type CallFuture<Resp> = Pin<Box<dyn Future<Output = Result<Resp, Status>> + Send>>;
+
+/// The call's span: hook, protocol, client and topic, never the password.
+fn call_span<R: Identify>(hook: Hook, version: Version, request: &R) -> tracing::Span {
+    tracing::debug_span!(
+        target: "exhook",
+        "hook",
+        hook = hook.name(Version::V3),
+        version = %version,
+        clientid = request.clientid(),
+        topic = request.topic(),
+    )
+}
 
 type ResponseFuture =
     Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
@@ -107,9 +123,18 @@ macro_rules! rpc {
             Hook::$hook,
             $version,
             $dispatcher.clone(),
-            move |body: $req| {
-                let dispatcher = dispatcher.clone();
-                async move { dispatcher.$method($convert(body), $version).await }
+            move |body: $req| -> CallFuture<_> {
+                let request = $convert(body);
+                let span = call_span(Hook::$hook, $version, &request);
+                let future = dispatcher.clone().$method(request, $version);
+                // Boxed once here (the chain's future is large, and the
+                // layers below would otherwise move it), and wrapped in its
+                // span only when tracing wants it.
+                if span.is_disabled() {
+                    Box::pin(future)
+                } else {
+                    Box::pin(tracing::Instrument::instrument(future, span))
+                }
             },
         )
     }};
@@ -126,11 +151,12 @@ where
 {
     let d = dispatcher;
     let r = request;
+    // The router sent only paths under this service: `/<service>/<method>`.
     let method = r
         .uri()
         .path()
-        .rsplit_once('/')
-        .map_or("", |(_, method)| method);
+        .get(version.service_name().len() + 2..)
+        .unwrap_or("");
     let v = version;
     let v1 = version == Version::V1;
     match method {
@@ -402,16 +428,19 @@ where
 /// names that case `RESOURCE_EXHAUSTED`. Handlers never answer
 /// `OUT_OF_RANGE` (their errors are `UNKNOWN`), so the code is unambiguous.
 fn too_large_is_resource_exhausted(mut response: http::Response<Body>) -> http::Response<Body> {
-    let out_of_range = (tonic::Code::OutOfRange as i32).to_string();
+    // `grpc-status` as text: 11 is OUT_OF_RANGE, 8 RESOURCE_EXHAUSTED.
+    const OUT_OF_RANGE: &[u8] = b"11";
+    const RESOURCE_EXHAUSTED: &str = "8";
+    static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
     if response
         .headers()
-        .get("grpc-status")
-        .is_some_and(|status| status.as_bytes() == out_of_range.as_bytes())
+        .get(&GRPC_STATUS)
+        .is_some_and(|status| status.as_bytes() == OUT_OF_RANGE)
     {
-        let exhausted = (tonic::Code::ResourceExhausted as i32).to_string();
-        if let Ok(value) = http::HeaderValue::from_str(&exhausted) {
-            response.headers_mut().insert("grpc-status", value);
-        }
+        response.headers_mut().insert(
+            GRPC_STATUS.clone(),
+            http::HeaderValue::from_static(RESOURCE_EXHAUSTED),
+        );
     }
     response
 }

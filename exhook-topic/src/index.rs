@@ -27,7 +27,7 @@ pub struct FilterIndex {
 
 #[derive(Debug, Default, Clone)]
 struct Node {
-    literal: HashMap<Box<str>, Node>,
+    literal: Children,
     plus: Option<Box<Node>>,
     /// Ids of filters that end with `#` right below this node.
     hash: Vec<usize>,
@@ -66,7 +66,7 @@ impl FilterIndex {
                     return;
                 }
                 "+" => node.plus.get_or_insert_with(Default::default),
-                _ => node.literal.entry(level.into()).or_default(),
+                _ => node.literal.entry(level),
             };
         }
         node.end.push(id);
@@ -96,6 +96,57 @@ impl FilterIndex {
         let mut any = false;
         self.for_each_match(topic, |_| any = true);
         any
+    }
+}
+
+/// A node's literal children: a short list searched in order while small
+/// (the usual case, and cheaper than hashing), a hash map beyond that.
+#[derive(Debug, Clone)]
+enum Children {
+    Few(Vec<(Box<str>, Node)>),
+    Many(HashMap<Box<str>, Node>),
+}
+
+impl Default for Children {
+    fn default() -> Self {
+        Children::Few(Vec::new())
+    }
+}
+
+/// Past this many children a node hashes instead of comparing each.
+const FEW: usize = 8;
+
+impl Children {
+    fn get(&self, level: &str) -> Option<&Node> {
+        match self {
+            Children::Few(children) => children
+                .iter()
+                .find(|(name, _)| &**name == level)
+                .map(|(_, node)| node),
+            Children::Many(children) => children.get(level),
+        }
+    }
+
+    fn entry(&mut self, level: &str) -> &mut Node {
+        if let Children::Few(children) = self
+            && children.len() >= FEW
+            && !children.iter().any(|(name, _)| &**name == level)
+        {
+            *self = Children::Many(std::mem::take(children).into_iter().collect());
+        }
+        match self {
+            Children::Few(children) => {
+                let position = match children.iter().position(|(name, _)| &**name == level) {
+                    Some(position) => position,
+                    None => {
+                        children.push((level.into(), Node::default()));
+                        children.len() - 1
+                    }
+                };
+                &mut children[position].1
+            }
+            Children::Many(children) => children.entry(level.into()).or_default(),
+        }
     }
 }
 

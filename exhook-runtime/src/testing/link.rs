@@ -213,7 +213,7 @@ macro_rules! link_calls {
                     match self {
                         Link::InProcess { down: true, .. } => Err(Status::unavailable("the provider is stopped")),
                         Link::InProcess { dispatcher, version, .. } => {
-                            let call = dispatcher.$method(request, *version);
+                            let call = dispatcher.clone().$method(request, *version);
                             Supervised::new(call, Hook::$hook, Some(timeout), &dispatcher.supervision)
                                 .await
                                 .map(tonic::Response::into_inner)
@@ -273,7 +273,7 @@ impl Link {
                 version,
                 ..
             } => {
-                let call = dispatcher.on_provider_loaded(request, *version);
+                let call = dispatcher.clone().on_provider_loaded(request, *version);
                 Supervised::new(
                     call,
                     Hook::ProviderLoaded,

@@ -1,0 +1,48 @@
+//! What the benchmarks share: the hand-written provider, the request they
+//! send, and the load generator.
+
+pub mod baseline;
+pub mod load;
+
+/// `emqx.exhook.v3` with tonic's generated server and client, for the
+/// hand-written provider and the load generator (no exhook crates here).
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+pub mod proto {
+    include!("generated/emqx.exhook.v3.rs");
+}
+
+/// A `message.publish` request as EMQX sends it for a sensor reading:
+/// about 300 bytes on the wire.
+pub fn publish_request() -> proto::MessagePublishRequest {
+    proto::MessagePublishRequest {
+        message: Some(proto::Message {
+            node: "emqx@10.0.0.7".into(),
+            id: "0006153B6E3E2E2AF4420000D5E90001".into(),
+            qos: 1,
+            from: "sensor-th-0042".into(),
+            topic: "sensors/building-7/floor-3/room-12/temperature".into(),
+            payload: br#"{"t":21.5,"h":40.2,"ts":1764093600000,"unit":"C","sensor":"th-0042"}"#
+                .to_vec(),
+            timestamp: 1_764_093_600_000,
+            headers: [
+                ("username", "sensor-th-0042"),
+                ("protocol", "mqtt"),
+                ("peerhost", "10.0.3.17"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        }),
+        meta: Some(proto::RequestMeta {
+            node: "emqx@10.0.0.7".into(),
+            version: "5.9.0".into(),
+            sysdescr: "EMQX".into(),
+            cluster_name: "emqxcl".into(),
+        }),
+        props: vec![proto::Property {
+            name: "Message-Expiry-Interval".into(),
+            value: "300".into(),
+        }],
+        user_props: vec![],
+    }
+}

@@ -1,0 +1,27 @@
+//! The benchmark's provider, written with exhook: the same work as the
+//! hand-written baseline in `bench/src/baseline.rs`.
+//!
+//! ```text
+//! cargo run --release --example bench_provider        # 127.0.0.1:9000, or $EXHOOK_LISTEN
+//! ```
+
+use exhook_runtime::*;
+
+#[on_client_authenticate]
+async fn auth(client: &ClientInfo) -> Decision {
+    if client.username == "bench" {
+        Decision::Allow
+    } else {
+        Decision::Ignore
+    }
+}
+
+#[on_message_publish(topic = "sensors/#")]
+async fn sensors(msg: Message) -> Publish {
+    Publish::Continue(msg)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    Server::new(provider![auth, sensors]).serve().await
+}
