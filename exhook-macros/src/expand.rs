@@ -97,6 +97,10 @@ fn spec(
             &[#(#topics),*],
             &[#states],
         );
+        const ENTRY: #rt::__private::HandlerEntry = #rt::__private::HandlerEntry::__new(
+            Self::SPEC,
+            #rt::__private::register::#variant::<Self>,
+        );
     }
 }
 

@@ -120,6 +120,11 @@ pub struct HandlerEntry {
 }
 
 impl HandlerEntry {
+    #[doc(hidden)]
+    pub const fn __new(spec: HandlerSpec, register: fn(&mut Table, usize)) -> Self {
+        HandlerEntry { spec, register }
+    }
+
     /// What the attribute recorded.
     pub const fn spec(&self) -> &HandlerSpec {
         &self.spec
@@ -199,11 +204,9 @@ macro_rules! define_handler {
             /// What the attribute recorded.
             const SPEC: HandlerSpec;
 
-            /// The handler as `provider!` lists it.
-            const ENTRY: HandlerEntry = HandlerEntry {
-                spec: Self::SPEC,
-                register: Table::add::<Self>,
-            };
+            /// The handler as `provider!` lists it (written by the attribute,
+            /// which registers the one hook it knows).
+            const ENTRY: HandlerEntry;
 
             $(
                 #[doc(hidden)]
@@ -221,12 +224,18 @@ macro_rules! define_handler {
             $(pub(crate) $attr: Vec<(usize, Erased<$req, output!($kind)>)>,)*
         }
 
-        impl Table {
-            fn add<H: Handler>(&mut self, index: usize) {
-                match H::SPEC.hook {
-                    $(Hook::$variant => self.$attr.push((index, erase::$attr::<H>)),)*
+        /// Puts a handler into its hook's table, one function per hook, so
+        /// that each handler instantiates only its own erased call.
+        #[allow(non_snake_case)]
+        pub mod register {
+            use super::*;
+
+            $(
+                #[doc(hidden)]
+                pub fn $variant<H: Handler>(table: &mut Table, index: usize) {
+                    table.$attr.push((index, erase::$attr::<H>));
                 }
-            }
+            )*
         }
 
         /// The erased calls, one generic function per hook.

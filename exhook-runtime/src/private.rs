@@ -4,7 +4,9 @@
 //! `exhook-macros` and may change in any release.
 
 pub use crate::extract::{Call, args};
-pub use crate::handler::{ArgFacts, Handler, HandlerEntry, HandlerSpec, MessageUse, Table};
+pub use crate::handler::{
+    ArgFacts, Handler, HandlerEntry, HandlerSpec, MessageUse, Table, register,
+};
 pub use crate::hook::Hook;
 pub use crate::outcome::{DecisionOutput, LoadedOutput, NotifyOutput, PublishOutput};
 pub use crate::provider::Provider;

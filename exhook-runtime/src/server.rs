@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::deadline::{OnTimeout, TimeoutAnswers};
 use crate::dispatch::Dispatcher;
@@ -263,8 +262,10 @@ impl Server {
         if let Some(tls) = &tls {
             builder = tls_builder(builder, tls)?;
         }
-        let limit = tower::limit::GlobalConcurrencyLimitLayer::new(
-            self.concurrency_limit.unwrap_or(usize::MAX >> 3),
+        // Only a configured limit costs anything per call.
+        let limit = tower::util::option_layer(
+            self.concurrency_limit
+                .map(tower::limit::GlobalConcurrencyLimitLayer::new),
         );
         let router = builder
             .layer(limit)
@@ -319,7 +320,13 @@ impl Server {
                 std::future::pending::<()>().await;
             }
         };
-        let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop);
+        // Each call waits for its answer, so small writes must leave at
+        // once: without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold
+        // every answer for about 40 ms.
+        let incoming = tonic::transport::server::TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(Duration::from_secs(60)));
+        let serving = router.serve_with_incoming_shutdown(incoming, stop);
         tokio::select! {
             result = serving => result.map_err(Error::Transport)?,
             () = deadline => announce(format_args!("drain time of {drain:?} is over; stopping with calls still in flight")),

@@ -117,6 +117,13 @@ impl Default for Children {
 const FEW: usize = 8;
 
 impl Children {
+    fn is_empty(&self) -> bool {
+        match self {
+            Children::Few(children) => children.is_empty(),
+            Children::Many(children) => children.is_empty(),
+        }
+    }
+
     fn get(&self, level: &str) -> Option<&Node> {
         match self {
             Children::Few(children) => children
@@ -158,6 +165,10 @@ impl Node {
         hit: &mut impl FnMut(usize),
     ) {
         self.hash.iter().copied().for_each(&mut *hit);
+        if self.end.is_empty() && self.plus.is_none() && self.literal.is_empty() {
+            // Nothing below: no need to split the rest of the topic.
+            return;
+        }
         match rest.next() {
             None => self.end.iter().copied().for_each(hit),
             Some(level) => {
