@@ -117,16 +117,15 @@ macro_rules! rpc {
         )
     };
     ($dispatcher:ident, $request:ident, $version:ident, $hook:ident, $method:ident, $req:ty, $convert:expr) => {{
-        let dispatcher = $dispatcher.clone();
         unary(
             $request,
             Hook::$hook,
             $version,
             $dispatcher.clone(),
-            move |body: $req| -> CallFuture<_> {
+            |dispatcher: Arc<Dispatcher>, body: $req, version: Version| -> CallFuture<_> {
                 let request = $convert(body);
-                let span = call_span(Hook::$hook, $version, &request);
-                let future = dispatcher.clone().$method(request, $version);
+                let span = call_span(Hook::$hook, version, &request);
+                let future = dispatcher.$method(request, version);
                 // Boxed once here (the chain's future is large, and the
                 // layers below would otherwise move it), and wrapped in its
                 // span only when tracing wants it.
@@ -394,20 +393,18 @@ where
 
 /// Runs one unary rpc: decode, call `handle` under the server's
 /// supervision, encode.
-fn unary<Req, Resp, B, F, Fut>(
+fn unary<Req, Resp, B>(
     request: http::Request<B>,
     hook: Hook,
     version: Version,
     dispatcher: Arc<Dispatcher>,
-    handle: F,
+    handle: Handle<Req, Resp>,
 ) -> ResponseFuture
 where
     Req: prost::Message + Default + Send + 'static,
     Resp: prost::Message + Classify + NeutralAnswer + Send + 'static,
     B: HttpBody + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
-    F: FnMut(Req) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Resp, Status>> + Send + 'static,
 {
     Box::pin(async move {
         let mut grpc = Grpc::new(ProstCodec::<Resp, Req>::default())
@@ -445,21 +442,22 @@ fn too_large_is_resource_exhausted(mut response: http::Response<Body>) -> http::
     response
 }
 
-struct Unary<F> {
-    handle: F,
+/// Starts one hook's chain for a decoded request.
+type Handle<Req, Resp> = fn(Arc<Dispatcher>, Req, Version) -> CallFuture<Resp>;
+
+struct Unary<Req, Resp> {
+    handle: Handle<Req, Resp>,
     hook: Hook,
     version: Version,
     dispatcher: Arc<Dispatcher>,
 }
 
-impl<Req, Resp, F, Fut> UnaryService<Req> for Unary<F>
+impl<Req, Resp> UnaryService<Req> for Unary<Req, Resp>
 where
-    F: FnMut(Req) -> Fut,
-    Fut: Future<Output = Result<Resp, Status>>,
     Resp: Classify + NeutralAnswer,
 {
     type Response = Resp;
-    type Future = Supervised<Fut>;
+    type Future = Supervised<CallFuture<Resp>>;
 
     fn call(&mut self, request: tonic::Request<Req>) -> Self::Future {
         let supervision = &self.dispatcher.supervision;
@@ -467,11 +465,7 @@ where
         if let Some(metrics) = &supervision.metrics {
             metrics.started(self.hook, self.version);
         }
-        Supervised::new(
-            (self.handle)(request.into_inner()),
-            self.hook,
-            budget,
-            supervision,
-        )
+        let future = (self.handle)(self.dispatcher.clone(), request.into_inner(), self.version);
+        Supervised::new(future, self.hook, budget, &self.dispatcher.supervision)
     }
 }
