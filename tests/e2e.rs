@@ -54,16 +54,18 @@ mod loaded_list {
     #[on_message_delivered]
     async fn delivered_b() {}
 
+    pub(super) const PROVIDER: Provider = provider![
+        auth,
+        acl,
+        takenover,
+        publish_a,
+        publish_b,
+        delivered_a,
+        delivered_b
+    ];
+
     pub(super) fn provider() -> Provider {
-        provider![
-            auth,
-            acl,
-            takenover,
-            publish_a,
-            publish_b,
-            delivered_a,
-            delivered_b
-        ]
+        PROVIDER
     }
 }
 
@@ -76,7 +78,8 @@ fn spec(name: &str, topics: &[&str]) -> v3::HookSpec {
 
 #[test]
 fn loaded_list_is_a_compile_time_constant() {
-    let hooks = loaded_list::provider().hooks();
+    const HOOKS: LoadedHooks = loaded_list::PROVIDER.hooks();
+    let hooks = HOOKS;
     assert_eq!(hooks.len(), 5);
     assert_eq!(
         hooks.topics(Hook::MessagePublish),
