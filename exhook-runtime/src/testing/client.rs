@@ -8,6 +8,8 @@ use crate::hook::Hook;
 use crate::version::Version;
 
 use super::broker::{Answer, FailedAction, TestBroker};
+use super::link::Link;
+use crate::proto::v3::ValuedResponse;
 
 /// Whether a login was let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,75 +403,70 @@ impl<'b> TestClient<'b> {
 
     /// `client.authenticate` folded over the providers.
     async fn authenticate(&self) -> bool {
-        let broker = self.broker;
-        let mut result = broker.authn_result;
-        let providers = broker.providers.read().await;
-        for (index, provider) in providers.iter().enumerate() {
-            let Some(hooks) = &provider.hooks else {
-                continue;
-            };
-            if !TestBroker::wants(hooks, Hook::ClientAuthenticate, None) {
-                continue;
-            }
-            broker.record(index, Hook::ClientAuthenticate);
-            let request = ClientAuthenticateRequest {
-                clientinfo: Some(self.clientinfo()),
-                result,
-                meta: self.meta(),
-            };
-            match provider
-                .link
-                .on_client_authenticate(request, broker.request_timeout)
-                .await
-            {
-                Ok(answer) => match broker.bool_answer(index, Hook::ClientAuthenticate, answer) {
-                    Answer::Ignore => {}
-                    Answer::Continue(value) => result = value,
-                    Answer::Stop(value) => return value,
-                },
-                Err(status) => {
-                    broker.failed(index, Hook::ClientAuthenticate, &status);
-                    if provider.failed_action == FailedAction::Deny {
-                        return false;
-                    }
-                }
-            }
-        }
-        result
+        let initial = self.broker.authn_result;
+        self.fold_bool(
+            Hook::ClientAuthenticate,
+            initial,
+            async |link: &Link, result, timeout| {
+                let request = ClientAuthenticateRequest {
+                    clientinfo: Some(self.clientinfo()),
+                    result,
+                    meta: self.meta(),
+                };
+                link.on_client_authenticate(request, timeout).await
+            },
+        )
+        .await
     }
 
     /// `client.authorize` folded over the providers.
     async fn authorize(&self, action: AuthorizeAction, topic: &str) -> bool {
+        let initial = self.broker.authz_result;
+        self.fold_bool(
+            Hook::ClientAuthorize,
+            initial,
+            async |link: &Link, result, timeout| {
+                let request = ClientAuthorizeRequest {
+                    clientinfo: Some(self.clientinfo()),
+                    r#type: action as i32,
+                    topic: topic.to_owned(),
+                    result,
+                    meta: self.meta(),
+                };
+                link.on_client_authorize(request, timeout).await
+            },
+        )
+        .await
+    }
+
+    /// A valued hook with a `bool` folded over the providers in order, as
+    /// EMQX does: `IGNORE` keeps the result, `CONTINUE` replaces it,
+    /// `STOP_AND_RETURN` ends the fold, a failure applies `failed_action`.
+    async fn fold_bool(
+        &self,
+        hook: Hook,
+        initial: bool,
+        call: impl AsyncFn(&Link, bool, std::time::Duration) -> Result<ValuedResponse, tonic::Status>,
+    ) -> bool {
         let broker = self.broker;
-        let mut result = broker.authz_result;
+        let mut result = initial;
         let providers = broker.providers.read().await;
         for (index, provider) in providers.iter().enumerate() {
             let Some(hooks) = &provider.hooks else {
                 continue;
             };
-            if !TestBroker::wants(hooks, Hook::ClientAuthorize, None) {
+            if !TestBroker::wants(hooks, hook, None) {
                 continue;
             }
-            broker.record(index, Hook::ClientAuthorize);
-            let request = ClientAuthorizeRequest {
-                clientinfo: Some(self.clientinfo()),
-                r#type: action as i32,
-                topic: topic.to_owned(),
-                result,
-                meta: self.meta(),
-            };
-            match provider
-                .link
-                .on_client_authorize(request, broker.request_timeout)
-                .await
-            {
-                Ok(answer) => match broker.bool_answer(index, Hook::ClientAuthorize, answer) {
+            broker.record(index, hook);
+            match call(&provider.link, result, broker.request_timeout).await {
+                Ok(answer) => match broker.bool_answer(index, hook, answer) {
                     Answer::Ignore => {}
                     Answer::Continue(value) => result = value,
                     Answer::Stop(value) => return value,
                 },
                 Err(status) => {
-                    broker.failed(index, Hook::ClientAuthorize, &status);
+                    broker.failed(index, hook, &status);
                     if provider.failed_action == FailedAction::Deny {
                         return false;
                     }
