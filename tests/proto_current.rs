@@ -22,39 +22,67 @@ fn compile(includes: &Path, file: &str) -> FileDescriptorSet {
     protox::compile([file], [includes]).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
-#[test]
-fn generated_code_is_current() {
-    let generated = root().join("exhook-runtime/src/proto/generated");
-    let out = std::env::temp_dir().join(format!("exhook-proto-{}", std::process::id()));
+/// Generates `files` with `configure` into a fresh folder and compares with
+/// (or, with `EXHOOK_BLESS`, writes) the committed copies in `committed`.
+fn check_generated(
+    committed: &Path,
+    versions: &[&str],
+    configure: impl Fn() -> tonic_prost_build::Builder,
+) -> Vec<String> {
+    let out = std::env::temp_dir().join(format!(
+        "exhook-proto-{}-{}",
+        std::process::id(),
+        committed.display().to_string().len()
+    ));
     std::fs::create_dir_all(&out).unwrap();
-    for version in VERSIONS {
+    for version in versions {
         let fds = compile(
             &root().join("proto"),
             &format!("emqx/exhook/{version}/exhook.proto"),
         );
-        tonic_prost_build::configure()
-            .build_server(false)
-            .build_client(true)
-            .bytes(".")
-            .out_dir(&out)
-            .compile_fds(fds)
-            .unwrap();
+        configure().out_dir(&out).compile_fds(fds).unwrap();
     }
     let bless = std::env::var_os("EXHOOK_BLESS").is_some();
     let mut stale = Vec::new();
-    for version in VERSIONS {
+    for version in versions {
         let name = format!("emqx.exhook.{version}.rs");
         let fresh = std::fs::read_to_string(out.join(&name)).unwrap();
-        let committed = std::fs::read_to_string(generated.join(&name)).unwrap_or_default();
-        if fresh != committed {
+        let current = std::fs::read_to_string(committed.join(&name)).unwrap_or_default();
+        if fresh != current {
             if bless {
-                std::fs::write(generated.join(&name), fresh).unwrap();
+                std::fs::write(committed.join(&name), fresh).unwrap();
             } else {
-                stale.push(name);
+                stale.push(committed.join(&name).display().to_string());
             }
         }
     }
     let _ = std::fs::remove_dir_all(&out);
+    stale
+}
+
+#[test]
+fn generated_code_is_current() {
+    // The runtime: messages with `Bytes` payloads, and clients.
+    let mut stale = check_generated(
+        &root().join("exhook-runtime/src/proto/generated"),
+        &VERSIONS,
+        || {
+            tonic_prost_build::configure()
+                .build_server(false)
+                .build_client(true)
+                .bytes(".")
+        },
+    );
+    // The benchmark's hand-written provider: tonic's defaults, with server.
+    stale.extend(check_generated(
+        &root().join("bench/src/generated"),
+        &["v3"],
+        || {
+            tonic_prost_build::configure()
+                .build_server(true)
+                .build_client(true)
+        },
+    ));
     assert!(
         stale.is_empty(),
         "generated code is stale: {stale:?}; run `EXHOOK_BLESS=1 cargo test -p exhook-tests --test proto_current`"
