@@ -11,7 +11,7 @@ pub use crate::hook::Hook;
 pub use crate::outcome::{DecisionOutput, LoadedOutput, NotifyOutput, PublishOutput};
 pub use crate::provider::Provider;
 pub use crate::state::StateType;
-pub use core::{concat, module_path, option::Option, result::Result, stringify};
+pub use core::{concat, module_path};
 pub use std::future::Future;
 pub use tonic::Status;
 
