@@ -1254,3 +1254,65 @@ impl tonic::codec::Encoder for RawEncoder {
         Ok(())
     }
 }
+
+mod configured {
+    use super::*;
+
+    #[on_message_publish(topic = "sensors/#")]
+    pub(super) async fn store(msg: &Message, State(log): State<Log>) -> Publish {
+        record(&log, format!("store {}", msg.topic));
+        Publish::Ignore
+    }
+
+    #[on_message_acked]
+    pub(super) async fn acked() {}
+}
+
+#[tokio::test]
+async fn filters_given_at_run_time_replace_the_attribute_s() {
+    let log = Log::default();
+    let filters = ["alarms/+", "sensors/kitchen/#"].map(|f| TopicFilter::new(f).unwrap());
+    let server = Running::start(
+        Server::new(provider![configured::store])
+            .state(log.clone())
+            .topics::<configured::store>(filters),
+    )
+    .await;
+    let mut c3 = server.v3().await;
+    let loaded = c3
+        .on_provider_loaded(loaded_v3("c"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        loaded.hooks,
+        [spec("message.publish", &["alarms/+", "sensors/kitchen/#"])]
+    );
+
+    for topic in [
+        "alarms/fire",
+        "sensors/kitchen",
+        "sensors/hall/temp",
+        "alarms/a/b",
+    ] {
+        let request = v3::MessagePublishRequest {
+            message: Some(message_v3("c", topic, "x")),
+            ..Default::default()
+        };
+        c3.on_message_publish(request).await.unwrap();
+    }
+    assert_eq!(take(&log), ["store alarms/fire", "store sensors/kitchen"]);
+}
+
+#[tokio::test]
+async fn run_time_filters_for_an_unlisted_handler_stop_the_server_at_start() {
+    let server = Running::start(
+        Server::new(provider![configured::acked])
+            .state(Log::default())
+            .topics::<configured::store>([TopicFilter::new("a").unwrap()]),
+    )
+    .await;
+    let error = server.stop().await.unwrap_err();
+    assert!(matches!(error, Error::UnlistedHandler { .. }), "{error}");
+    assert!(error.to_string().contains("configured::store"), "{error}");
+}

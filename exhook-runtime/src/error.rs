@@ -34,6 +34,12 @@ pub enum Error {
         /// Which rule it breaks.
         source: exhook_topic::FilterError,
     },
+    /// [`Server::topics`](crate::Server::topics) names a handler the
+    /// provider does not list.
+    UnlistedHandler {
+        /// The handler's path.
+        handler: &'static str,
+    },
     /// TLS is configured wrongly (files, PEM, or environment variables).
     Tls(String),
     /// The gRPC server failed.
@@ -56,6 +62,10 @@ impl fmt::Display for Error {
                 filter,
                 source,
             } => write!(f, "handler `{handler}`: topic filter {filter:?}: {source}"),
+            Error::UnlistedHandler { handler } => write!(
+                f,
+                "`Server::topics` names handler `{handler}`, which is not in the server's `provider![..]` list"
+            ),
             Error::Tls(reason) => write!(f, "TLS: {reason}"),
             Error::Transport(source) => write!(f, "gRPC server error: {source}"),
         }

@@ -98,6 +98,10 @@ impl HandlerSpec {
         self.topics
     }
 
+    pub(crate) const fn with_topics(self, topics: &'static [&'static str]) -> Self {
+        HandlerSpec { topics, ..self }
+    }
+
     pub(crate) fn state_types(&self) -> impl Iterator<Item = StateType> + '_ {
         self.args.iter().filter_map(|facts| facts().state)
     }

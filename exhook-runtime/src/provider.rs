@@ -56,6 +56,31 @@ impl Provider {
     pub(crate) fn entries(&self) -> &'static [HandlerEntry] {
         self.entries
     }
+
+    /// The same provider with the handler at `path` filtering on `topics`
+    /// instead of its attribute's filters; `None` when no listed handler
+    /// has that path.
+    ///
+    /// The new list lives as long as the process: a server is configured
+    /// once, and `'static` lists keep the per-call path free of reference
+    /// counting.
+    pub(crate) fn with_topics(&self, path: &str, topics: Vec<String>) -> Option<Provider> {
+        let position = self
+            .entries
+            .iter()
+            .position(|entry| entry.spec.path() == path)?;
+        let topics: Vec<&'static str> = topics
+            .into_iter()
+            .map(|topic| &*Box::leak(topic.into_boxed_str()))
+            .collect();
+        let mut entries = self.entries.to_vec();
+        entries[position].spec = entries[position]
+            .spec
+            .with_topics(Box::leak(topics.into_boxed_slice()));
+        Some(Provider {
+            entries: Box::leak(entries.into_boxed_slice()),
+        })
+    }
 }
 
 impl fmt::Debug for Provider {

@@ -19,6 +19,7 @@ use crate::shutdown::{ShutdownHandle, os_signal};
 use crate::state::StateMap;
 use crate::supervise::Supervision;
 use crate::tls::TlsConfig;
+use crate::topic::TopicFilter;
 use crate::version::Version;
 
 /// Where a server listens when neither code nor `EXHOOK_LISTEN` says.
@@ -67,6 +68,7 @@ pub struct Server {
     max_request_bytes: Option<usize>,
     concurrency_limit: Option<usize>,
     max_concurrent_streams: Option<u32>,
+    unlisted: Option<&'static str>,
 }
 
 impl Server {
@@ -86,6 +88,7 @@ impl Server {
             max_request_bytes: None,
             concurrency_limit: None,
             max_concurrent_streams: None,
+            unlisted: None,
         }
     }
 
@@ -93,6 +96,47 @@ impl Server {
     /// type is given once; a second value of the same type replaces the first.
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
         self.state.insert(value);
+        self
+    }
+
+    /// Replaces the topic filters of handler `H` with `filters`, for filters
+    /// known only at run time (from a configuration file, say). They are
+    /// advertised to EMQX for `message.*` hooks and matched locally, exactly
+    /// as `topic = …` in the attribute; an empty list means every topic.
+    /// Naming a handler that `provider![..]` does not list makes the server
+    /// refuse to start with [`Error::UnlistedHandler`].
+    ///
+    /// ```no_run
+    /// use exhook_runtime::*;
+    ///
+    /// #[on_message_publish(topic = "sensors/#")]
+    /// async fn store(msg: &Message) -> Publish {
+    ///     Publish::Ignore
+    /// }
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     let filters = std::env::var("FILTERS").unwrap_or_else(|_| "sensors/#".into());
+    ///     let filters = filters
+    ///         .split(',')
+    ///         .map(TopicFilter::new)
+    ///         .collect::<Result<Vec<_>, _>>()?;
+    ///     Server::new(provider![store]).topics::<store>(filters).serve().await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn topics<H: crate::Handler>(
+        mut self,
+        filters: impl IntoIterator<Item = TopicFilter>,
+    ) -> Self {
+        let filters = filters
+            .into_iter()
+            .map(|filter| filter.as_str().to_owned())
+            .collect();
+        match self.provider.with_topics(H::SPEC.path(), filters) {
+            Some(provider) => self.provider = provider,
+            None => self.unlisted = Some(H::SPEC.path()),
+        }
         self
     }
 
@@ -176,6 +220,9 @@ impl Server {
     /// Checks what the compiler cannot: that every `State<T>` a handler takes
     /// was given, and that every topic filter is valid.
     pub fn check(&self) -> Result<(), Error> {
+        if let Some(handler) = self.unlisted {
+            return Err(Error::UnlistedHandler { handler });
+        }
         for spec in self.provider.handlers() {
             for state in spec.state_types() {
                 if !self.state.contains(state) {
