@@ -3,16 +3,17 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use exhook_runtime::proto::v3::{self, hook_provider_client::HookProviderClient};
 use exhook_runtime::*;
+use support::process::{Process, port_of};
 use support::tls::Pki;
 use support::*;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -433,100 +434,13 @@ async fn the_drain_time_bounds_a_shutdown() {
 
 // ---- the process, configured by environment variables ----------------------------
 
-/// The provider process; killed if a test fails before it exits.
-struct Process {
-    child: Option<Child>,
-    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
-}
-
-impl Process {
-    /// Starts the provider; returns it with the lines it printed up to and
-    /// including the `serving …` line.
-    async fn start(env: &[(&str, String)]) -> (Process, Vec<String>) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_slow_provider"));
-        command
-            .env("EXHOOK_LISTEN", "127.0.0.1:0")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null());
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
-        let mut process = Process {
-            child: Some(command.spawn().unwrap()),
-            lines,
-        };
-        let stderr = process
-            .child
-            .as_mut()
-            .and_then(|child| child.stderr.take())
-            .unwrap();
-        let stderr = tokio::process::ChildStderr::from_std(stderr).unwrap();
-        tokio::spawn(async move {
-            let mut reader = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                let _ = tx.send(line);
-            }
-        });
-        let mut seen = Vec::new();
-        loop {
-            let line = tokio::time::timeout(Duration::from_secs(30), process.lines.recv())
-                .await
-                .unwrap()
-                .unwrap_or_else(|| panic!("provider exited: {seen:?}"));
-            seen.push(line.clone());
-            if line.contains("serving emqx.exhook") {
-                return (process, seen);
-            }
-        }
-    }
-
-    fn terminate(&self) {
-        let pid = self.child.as_ref().unwrap().id();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    async fn wait(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let mut child = self.child.take().unwrap();
-        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-            .await
-            .unwrap();
-        let mut rest = Vec::new();
-        while let Ok(line) = self.lines.try_recv() {
-            rest.push(line);
-        }
-        (status, rest)
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn port_of(line: &str, after: &str) -> u16 {
-    let rest = &line[line
-        .find(after)
-        .unwrap_or_else(|| panic!("{after:?} in {line:?}"))
-        + after.len()..];
-    rest.chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap()
+fn slow_provider() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_slow_provider"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_burst_answers_every_call_and_exits_zero() {
-    let (process, lines) = Process::start(&[]).await;
+    let (process, lines) = Process::start(slow_provider()).await;
     let port = port_of(lines.last().unwrap(), "127.0.0.1:");
     let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
         .unwrap()
@@ -575,13 +489,13 @@ async fn tls_mtls_and_metrics_from_environment_variables() {
         std::fs::write(dir.join(name), pem).unwrap();
     }
     let path = |name: &str| dir.join(name).display().to_string();
-    let (process, lines) = Process::start(&[
-        ("EXHOOK_TLS_CERT", path("server.pem")),
-        ("EXHOOK_TLS_KEY", path("server.key")),
-        ("EXHOOK_TLS_CLIENT_CA", path("ca.pem")),
-        ("EXHOOK_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
-    ])
-    .await;
+    let mut command = slow_provider();
+    command
+        .env("EXHOOK_TLS_CERT", path("server.pem"))
+        .env("EXHOOK_TLS_KEY", path("server.key"))
+        .env("EXHOOK_TLS_CLIENT_CA", path("ca.pem"))
+        .env("EXHOOK_METRICS_LISTEN", "127.0.0.1:0");
+    let (process, lines) = Process::start(command).await;
     let line = lines.last().unwrap();
     assert!(line.contains("with mutual TLS"), "{line}");
     let port = port_of(line, "127.0.0.1:");
