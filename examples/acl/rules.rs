@@ -1,0 +1,178 @@
+//! ACL rules: parsed from TOML, checked in order, first match wins.
+
+use exhook_runtime::TopicFilter;
+use exhook_runtime::event::AuthorizeAction;
+use serde::Deserialize;
+
+/// What a matching rule decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Permission {
+    Allow,
+    Deny,
+}
+
+/// Which requests a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Action {
+    Publish,
+    Subscribe,
+    All,
+}
+
+impl Action {
+    fn covers(self, action: AuthorizeAction) -> bool {
+        matches!(
+            (self, action),
+            (Action::All, _)
+                | (Action::Publish, AuthorizeAction::Publish)
+                | (Action::Subscribe, AuthorizeAction::Subscribe)
+        )
+    }
+}
+
+/// One rule as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    permission: Permission,
+    action: Action,
+    topics: Vec<String>,
+    username: Option<String>,
+    clientid: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
+}
+
+/// One checked rule.
+#[derive(Debug, Clone)]
+struct Rule {
+    permission: Permission,
+    action: Action,
+    topics: Vec<Pattern>,
+    username: Option<String>,
+    clientid: Option<String>,
+}
+
+/// A topic filter that may contain `${username}` and `${clientid}`.
+#[derive(Debug, Clone)]
+enum Pattern {
+    /// No placeholder: checked once, when the file is read.
+    Fixed(TopicFilter),
+    /// Filled in per request, then matched.
+    Template(String),
+}
+
+const PLACEHOLDERS: [&str; 2] = ["${username}", "${clientid}"];
+
+impl Pattern {
+    fn parse(text: &str) -> Result<Pattern, String> {
+        if PLACEHOLDERS.iter().any(|p| text.contains(p)) {
+            // Check the shape with a harmless value in each placeholder.
+            let sample = PLACEHOLDERS
+                .iter()
+                .fold(text.to_owned(), |t, p| t.replace(p, "x"));
+            TopicFilter::new(sample).map_err(|e| format!("topic {text:?}: {e}"))?;
+            Ok(Pattern::Template(text.to_owned()))
+        } else {
+            TopicFilter::new(text)
+                .map(Pattern::Fixed)
+                .map_err(|e| format!("topic {text:?}: {e}"))
+        }
+    }
+
+    fn matches(&self, topic: &str, username: &str, clientid: &str) -> bool {
+        match self {
+            Pattern::Fixed(filter) => filter.matches(topic),
+            Pattern::Template(template) => {
+                // A name with a wildcard or a level separator would widen the
+                // filter beyond the client's own subtree: such a rule does
+                // not apply to that client.
+                let unsafe_name = |name: &str| name.is_empty() || name.contains(['+', '#', '/']);
+                if (template.contains("${username}") && unsafe_name(username))
+                    || (template.contains("${clientid}") && unsafe_name(clientid))
+                {
+                    return false;
+                }
+                let filled = template
+                    .replace("${username}", username)
+                    .replace("${clientid}", clientid);
+                TopicFilter::new(filled).is_ok_and(|filter| filter.matches(topic))
+            }
+        }
+    }
+}
+
+/// The rules of one file, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    rules: Vec<Rule>,
+}
+
+impl Rules {
+    /// Parses and checks a rules file; the error names the rule and what is
+    /// wrong with it.
+    pub fn parse(text: &str) -> Result<Rules, String> {
+        let file: RawFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut rules = Vec::with_capacity(file.rules.len());
+        for (n, raw) in file.rules.into_iter().enumerate() {
+            let at = |e: String| format!("rule {}: {e}", n + 1);
+            if raw.topics.is_empty() {
+                return Err(at("`topics` is empty".into()));
+            }
+            let topics = raw
+                .topics
+                .iter()
+                .map(|t| Pattern::parse(t))
+                .collect::<Result<_, _>>()
+                .map_err(at)?;
+            rules.push(Rule {
+                permission: raw.permission,
+                action: raw.action,
+                topics,
+                username: raw.username,
+                clientid: raw.clientid,
+            });
+        }
+        Ok(Rules { rules })
+    }
+
+    /// Reads and parses the file at `path`.
+    pub fn load(path: &std::path::Path) -> Result<Rules, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Rules::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// How many rules there are.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The permission of the first rule that matches; `None` when none does.
+    pub fn check(
+        &self,
+        username: &str,
+        clientid: &str,
+        action: AuthorizeAction,
+        topic: &str,
+    ) -> Option<Permission> {
+        self.rules
+            .iter()
+            .find(|rule| {
+                rule.action.covers(action)
+                    && rule.username.as_deref().is_none_or(|u| u == username)
+                    && rule.clientid.as_deref().is_none_or(|c| c == clientid)
+                    && rule
+                        .topics
+                        .iter()
+                        .any(|pattern| pattern.matches(topic, username, clientid))
+            })
+            .map(|rule| rule.permission)
+    }
+}
