@@ -154,6 +154,11 @@ impl Rules {
         self.rules.len()
     }
 
+    /// Whether there are no rules (every request is then ignored).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// The permission of the first rule that matches; `None` when none does.
     pub fn check(
         &self,
