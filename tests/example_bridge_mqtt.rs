@@ -25,15 +25,9 @@ use support::process::Process;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-/// The broker `.ci/run` starts, or `None` (and a note) on a plain machine.
+/// The broker `.ci/run` starts, or `None` on a plain machine.
 fn mosquitto() -> Option<String> {
-    let addr = std::env::var("EXHOOK_TEST_MQTT_ADDR").ok();
-    if addr.is_none() {
-        eprintln!(
-            "skipped: EXHOOK_TEST_MQTT_ADDR is not set (`.ci/run` starts Mosquitto and sets it)"
-        );
-    }
-    addr
+    support::real_server("EXHOOK_TEST_MQTT_ADDR", "Mosquitto")
 }
 
 fn unique(name: &str) -> String {

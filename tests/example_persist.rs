@@ -298,15 +298,9 @@ fn since_takes_durations_and_rfc_3339_times() {
 
 // ---- PostgreSQL --------------------------------------------------------------
 
-/// The server `.ci/run` starts, or `None` (and a note) on a plain machine.
+/// The server `.ci/run` starts, or `None` on a plain machine.
 fn postgres_url() -> Option<String> {
-    let url = std::env::var("EXHOOK_TEST_POSTGRES_URL").ok();
-    if url.is_none() {
-        eprintln!(
-            "skipped: EXHOOK_TEST_POSTGRES_URL is not set (`.ci/run` starts PostgreSQL and sets it)"
-        );
-    }
-    url
+    support::real_server("EXHOOK_TEST_POSTGRES_URL", "PostgreSQL")
 }
 
 /// A fresh schema on the test server, so tests do not share a table.

@@ -168,7 +168,9 @@ fn only_file(set: FileDescriptorSet) -> FileDescriptorProto {
 #[test]
 fn our_protos_match_emqx_wire_contract() {
     let Some(reference) = std::env::var_os("EXHOOK_EMQX_PROTOS").map(PathBuf::from) else {
-        println!(
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "skipped: EXHOOK_EMQX_PROTOS is not set, so there are no EMQX .proto files to compare with"
         );
         return;

@@ -169,3 +169,20 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The address a test's real server listens on, from `variable` (which
+/// `.ci/run` sets after starting the server); `None` on a plain machine,
+/// after saying so on stderr past the test harness's capture, so that a
+/// user sees what did not run.
+pub fn real_server(variable: &str, what: &str) -> Option<String> {
+    let value = std::env::var(variable).ok().filter(|v| !v.is_empty());
+    if value.is_none() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: skipped: {variable} is not set; `.ci/run` starts {what} and sets it",
+            std::thread::current().name().unwrap_or("test")
+        );
+    }
+    value
+}
