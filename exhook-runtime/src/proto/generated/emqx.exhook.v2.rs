@@ -389,8 +389,8 @@ pub struct Message {
     pub timestamp: u64,
     /// `username`, `protocol` and `peerhost` are informative; `allow_publish`
     /// ("true" / "false") is the one header the broker reads back.
-    #[prost(map = "string, string", tag = "8")]
-    pub headers: ::std::collections::HashMap<
+    #[prost(btree_map = "string, string", tag = "8")]
+    pub headers: ::prost::alloc::collections::BTreeMap<
         ::prost::alloc::string::String,
         ::prost::alloc::string::String,
     >,
