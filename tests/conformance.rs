@@ -487,3 +487,45 @@ async fn message_hooks_only_for_advertised_topics_and_never_sys_children() {
         );
     }
 }
+
+/// Upper-cases the payload and continues.
+#[on_message_publish]
+async fn shout(mut msg: Message) -> Publish {
+    msg.payload = msg.payload.to_ascii_uppercase().into();
+    Publish::Continue(msg)
+}
+
+/// Records who the message it received says it is from.
+#[on_message_publish]
+async fn sender(msg: &Message, State(seen): State<Arc<Mutex<Vec<String>>>>) -> Publish {
+    seen.lock()
+        .unwrap()
+        .push(format!("{} {:?}", msg.from, msg.payload));
+    Publish::Ignore
+}
+
+#[tokio::test]
+async fn the_next_server_gets_a_continue_answer_s_message_as_it_is() {
+    for compact in [false, true] {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let broker = TestBroker::builder()
+            .transport(Transport::Grpc(Version::V3))
+            .provider(Server::new(provider![shout]).compact_publish_answers(compact))
+            .provider(Server::new(provider![sender]).state(seen.clone()))
+            .start()
+            .await
+            .unwrap();
+        let client = broker.client("meter");
+        client.subscribe("t/#", 0).await;
+        let outcome = client.publish("t/1", "hi").await;
+        // What EMQX routes is the same either way...
+        let routed = outcome.message().unwrap();
+        assert_eq!(
+            (routed.from.as_str(), &routed.payload[..]),
+            ("meter", &b"HI"[..])
+        );
+        // ...but a compact answer leaves the next server without the sender.
+        let expected = if compact { " b\"HI\"" } else { "meter b\"HI\"" };
+        assert_eq!(*seen.lock().unwrap(), [expected], "compact: {compact}");
+    }
+}

@@ -651,6 +651,78 @@ mod chains {
 }
 
 #[tokio::test]
+async fn compact_publish_answers_carry_only_what_emqx_reads() {
+    let server =
+        Running::start(Server::new(valued_hooks::provider()).compact_publish_answers(true)).await;
+    let mut c3 = server.v3().await;
+    let mut publish = async |from: &str| {
+        let request = v3::MessagePublishRequest {
+            message: Some(message_v3(from, "t/1", "hello")),
+            ..Default::default()
+        };
+        valued(c3.on_message_publish(request).await.unwrap().into_inner())
+    };
+    let only = |qos: u32, topic: &str, payload: &str| v3::Message {
+        qos,
+        topic: topic.into(),
+        payload: payload.as_bytes().to_vec().into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        publish("upper").await,
+        ("CONTINUE", Some(Value::Message(only(1, "t/1", "HELLO"))))
+    );
+    assert_eq!(
+        publish("final").await,
+        (
+            "STOP_AND_RETURN",
+            Some(Value::Message(only(0, "rewritten", "hello")))
+        )
+    );
+    let dropped = v3::Message {
+        headers: [("allow_publish".to_owned(), "false".to_owned())].into(),
+        ..only(1, "", "")
+    };
+    assert_eq!(
+        publish("spam").await,
+        ("STOP_AND_RETURN", Some(Value::Message(dropped)))
+    );
+    assert_eq!(publish("quiet").await, ("IGNORE", None));
+
+    // The same on EMQX 4.x's package.
+    let got = server
+        .v1()
+        .await
+        .on_message_publish(v1::MessagePublishRequest {
+            message: Some(v1::Message {
+                from: "upper".into(),
+                id: "1".into(),
+                node: "emqx@127.0.0.1".into(),
+                topic: "t".into(),
+                payload: b"x".to_vec().into(),
+                qos: 2,
+                ..Default::default()
+            }),
+            meta: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1::valued_response::Value::Message(message)) = got.value else {
+        panic!("no message")
+    };
+    assert_eq!(
+        message,
+        v1::Message {
+            topic: "t".into(),
+            payload: b"X".to_vec().into(),
+            qos: 2,
+            ..Default::default()
+        }
+    );
+}
+
+#[tokio::test]
 async fn chains_run_in_order_with_emqx_rules() {
     let log = Log::default();
     let server = Running::start(Server::new(chains::provider()).state(log.clone())).await;

@@ -62,6 +62,14 @@ mod ours {
             .expect("valid provider")
     }
 
+    /// Answering with only what EMQX reads (`compact_publish_answers`).
+    pub(crate) fn compact() -> tonic::service::Routes {
+        Server::new(provider![sensors])
+            .compact_publish_answers(true)
+            .into_routes()
+            .expect("valid provider")
+    }
+
     pub(crate) fn ten_thousand_filters() -> tonic::service::Routes {
         Server::new(provider![many])
             .into_routes()
@@ -131,6 +139,7 @@ fn hot_path(c: &mut Criterion) {
     let mut baseline = tonic::service::Routes::new(HookProviderServer::new(Baseline));
     let mut one = ours::one_handler();
     let mut many = ours::ten_thousand_filters();
+    let mut compact = ours::compact();
 
     // Each answers CONTINUE with the message, so the response sizes agree.
     let sizes = [
@@ -139,12 +148,16 @@ fn hot_path(c: &mut Criterion) {
         runtime.block_on(call(&mut many, &frame)),
     ];
     assert!(sizes[0] == sizes[1] && sizes[1] == sizes[2], "{sizes:?}");
+    // A compact answer is smaller: only qos, topic and payload.
+    let compact_size = runtime.block_on(call(&mut compact, &frame));
+    assert!(compact_size < sizes[0], "{compact_size} >= {sizes:?}");
 
     eprintln!(
-        "allocations per call: hand-written {:.1}, exhook {:.1}, exhook with 10,000 filters {:.1}",
+        "allocations per call: hand-written {:.1}, exhook {:.1}, exhook with 10,000 filters {:.1}, exhook compact {:.1}",
         allocations_per_call(&runtime, &mut baseline, &frame),
         allocations_per_call(&runtime, &mut one, &frame),
         allocations_per_call(&runtime, &mut many, &frame),
+        allocations_per_call(&runtime, &mut compact, &frame),
     );
 
     let mut group = c.benchmark_group("message.publish, decode + dispatch + encode");
@@ -156,6 +169,9 @@ fn hot_path(c: &mut Criterion) {
     });
     group.bench_function("exhook, 10,000 filters", |b| {
         b.iter(|| runtime.block_on(call(&mut many, black_box(&frame))))
+    });
+    group.bench_function("exhook, compact answers", |b| {
+        b.iter(|| runtime.block_on(call(&mut compact, black_box(&frame))))
     });
     group.finish();
 }

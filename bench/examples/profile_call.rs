@@ -1,6 +1,6 @@
 //! Exactly N in-process `message.publish` calls through one provider, for
 //! instruction counts under `valgrind --tool=callgrind`:
-//! `profile_call hand-written|exhook N`.
+//! `profile_call hand-written|exhook|exhook-compact N`.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -54,8 +54,9 @@ fn main() {
         .build()
         .expect("runtime");
     match args.get(1).map(String::as_str) {
-        Some("exhook") => {
+        Some(ours @ ("exhook" | "exhook-compact")) => {
             let routes = exhook_runtime::Server::new(exhook_runtime::provider![ours::sensors])
+                .compact_publish_answers(ours == "exhook-compact")
                 .into_routes()
                 .expect("routes");
             runtime.block_on(calls(routes, n));

@@ -29,6 +29,9 @@ pub(crate) struct Dispatcher {
     hooks: LoadedHooks,
     /// Deadlines, limits and metrics around each call.
     pub(crate) supervision: Supervision,
+    /// Publish answers carry only what EMQX reads (see
+    /// `Server::compact_publish_answers`).
+    compact_publish_answers: bool,
 }
 
 macro_rules! dispatch_methods {
@@ -86,6 +89,7 @@ impl Dispatcher {
         hooks: LoadedHooks,
         state: StateMap,
         supervision: Supervision,
+        compact_publish_answers: bool,
     ) -> Self {
         let routes = Hook::ALL
             .iter()
@@ -101,6 +105,7 @@ impl Dispatcher {
             state,
             hooks,
             supervision,
+            compact_publish_answers,
         }
     }
 
@@ -236,7 +241,7 @@ impl Dispatcher {
                 };
                 return Ok(ValuedResponse {
                     r#type: kind,
-                    value: Some(valued_response::Value::Message(message)),
+                    value: Some(valued_response::Value::Message(self.answered(message))),
                 });
             }
             // Built only now, so that the fast path above does not carry it.
@@ -274,7 +279,7 @@ impl Dispatcher {
             }
             Ok(ValuedResponse {
                 r#type: if chain.stopped { stop() } else { proceed() },
-                value: Some(valued_response::Value::Message(message)),
+                value: Some(valued_response::Value::Message(self.answered(message))),
             })
         }
     }
@@ -327,6 +332,35 @@ impl AuthRequest for ClientAuthenticateRequest {
 impl AuthRequest for ClientAuthorizeRequest {
     fn result(&self) -> bool {
         self.result
+    }
+}
+
+impl Dispatcher {
+    /// The message a publish answer carries: as the handlers left it, or
+    /// only what EMQX reads of it when answers are compact.
+    fn answered(&self, message: Message) -> Message {
+        if self.compact_publish_answers {
+            what_emqx_reads(message)
+        } else {
+            message
+        }
+    }
+}
+
+/// The part of an answered message that EMQX reads (`assign_to_message/2`
+/// and `enrich_header/2`): `qos`, `topic`, `payload` and the
+/// `allow_publish` header.
+fn what_emqx_reads(mut message: Message) -> Message {
+    let mut headers = std::collections::BTreeMap::new();
+    if let Some((name, allow)) = message.headers.remove_entry("allow_publish") {
+        headers.insert(name, allow);
+    }
+    Message {
+        qos: message.qos,
+        topic: std::mem::take(&mut message.topic),
+        payload: std::mem::take(&mut message.payload),
+        headers,
+        ..Message::default()
     }
 }
 

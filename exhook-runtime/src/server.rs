@@ -68,6 +68,7 @@ pub struct Server {
     max_request_bytes: Option<usize>,
     concurrency_limit: Option<usize>,
     max_concurrent_streams: Option<u32>,
+    compact_publish_answers: bool,
     unlisted: Option<&'static str>,
 }
 
@@ -88,6 +89,7 @@ impl Server {
             max_request_bytes: None,
             concurrency_limit: None,
             max_concurrent_streams: None,
+            compact_publish_answers: false,
             unlisted: None,
         }
     }
@@ -217,6 +219,20 @@ impl Server {
         self
     }
 
+    /// Answers `message.publish` with only the parts of the message EMQX
+    /// reads from an answer: `qos`, `topic`, `payload` and the
+    /// `allow_publish` header. Less to encode, send and decode on both sides
+    /// (about a third more calls per second in the benchmark).
+    ///
+    /// Only for a provider that is the sole, or last, ExHook server EMQX
+    /// calls for `message.publish`: EMQX hands the message of a `CONTINUE`
+    /// answer as it is to the next server in `exhook.servers`, which would
+    /// then see no `from`, `id`, `timestamp` or headers. Off by default.
+    pub fn compact_publish_answers(mut self, compact: bool) -> Self {
+        self.compact_publish_answers = compact;
+        self
+    }
+
     /// Checks what the compiler cannot: that every `State<T>` a handler takes
     /// was given, and that every topic filter is valid.
     pub fn check(&self) -> Result<(), Error> {
@@ -281,18 +297,7 @@ impl Server {
         let metrics = self.start_metrics().await?;
         let local = listener.local_addr().ok();
         let hooks = self.provider.hooks();
-        let supervision = Supervision {
-            metrics,
-            on_timeout: self.on_timeout,
-            handler_timeout: self.handler_timeout,
-            max_request_bytes: self.max_request_bytes,
-        };
-        let dispatcher = Arc::new(Dispatcher::new(
-            self.provider.entries(),
-            hooks,
-            self.state,
-            supervision,
-        ));
+        let dispatcher = Arc::new(self.take_dispatcher(metrics));
 
         let (health, health_service) = tonic_health::server::health_reporter();
         for version in Version::ALL {
@@ -401,21 +406,9 @@ impl Server {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn into_routes(self) -> Result<tonic::service::Routes, Error> {
+    pub fn into_routes(mut self) -> Result<tonic::service::Routes, Error> {
         self.check()?;
-        let hooks = self.provider.hooks();
-        let supervision = Supervision {
-            metrics: None,
-            on_timeout: self.on_timeout,
-            handler_timeout: self.handler_timeout,
-            max_request_bytes: self.max_request_bytes,
-        };
-        let dispatcher = Arc::new(Dispatcher::new(
-            self.provider.entries(),
-            hooks,
-            self.state,
-            supervision,
-        ));
+        let dispatcher = Arc::new(self.take_dispatcher(None));
         Ok(
             tonic::service::Routes::new(HookService::<V1>::new(dispatcher.clone()))
                 .add_service(HookService::<V2>::new(dispatcher.clone()))
@@ -425,21 +418,27 @@ impl Server {
 
     /// The dispatcher this server would run, for the in-process test broker.
     #[cfg(feature = "testing")]
-    pub(crate) fn into_dispatcher(self) -> Result<Dispatcher, Error> {
+    pub(crate) fn into_dispatcher(mut self) -> Result<Dispatcher, Error> {
         self.check()?;
-        let hooks = self.provider.hooks();
+        Ok(self.take_dispatcher(None))
+    }
+
+    /// The dispatcher for this server's handlers and settings; the state
+    /// moves into it.
+    fn take_dispatcher(&mut self, metrics: Option<Arc<Metrics>>) -> Dispatcher {
         let supervision = Supervision {
-            metrics: None,
+            metrics,
             on_timeout: self.on_timeout,
             handler_timeout: self.handler_timeout,
             max_request_bytes: self.max_request_bytes,
         };
-        Ok(Dispatcher::new(
+        Dispatcher::new(
             self.provider.entries(),
-            hooks,
-            self.state,
+            self.provider.hooks(),
+            std::mem::take(&mut self.state),
             supervision,
-        ))
+            self.compact_publish_answers,
+        )
     }
 
     async fn start_metrics(&mut self) -> Result<Option<Arc<Metrics>>, Error> {

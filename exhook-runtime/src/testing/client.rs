@@ -661,9 +661,11 @@ impl<'b> TestClient<'b> {
         }
     }
 
-    /// `message.publish` folded over the providers: each may rewrite `qos`,
-    /// `topic` and `payload` and set `allow_publish`; later providers see
-    /// the rewritten message and are matched on its topic.
+    /// `message.publish` folded over the providers as EMQX folds it: a
+    /// provider that answers with a message hands that message, as it is,
+    /// to the next provider (which is matched on its topic); the routed
+    /// message is the received one with `qos`, `topic`, `payload` and
+    /// `allow_publish` taken from the last answer.
     async fn publish_hook(&self, mut message: Message) -> Message {
         if message.topic.starts_with("$SYS/") {
             return message;
@@ -675,16 +677,19 @@ impl<'b> TestClient<'b> {
             _ => (Vec::new(), Vec::new()),
         };
         let providers = broker.providers.read().await;
+        // What the next provider is sent: the last answer's message.
+        let mut passed = message.clone();
+        let mut answered = false;
         for (index, provider) in providers.iter().enumerate() {
             let Some(hooks) = &provider.hooks else {
                 continue;
             };
-            if !TestBroker::wants(hooks, Hook::MessagePublish, Some(&message.topic)) {
+            if !TestBroker::wants(hooks, Hook::MessagePublish, Some(&passed.topic)) {
                 continue;
             }
             broker.record(index, Hook::MessagePublish);
             let request = MessagePublishRequest {
-                message: Some(message.clone()),
+                message: Some(passed.clone()),
                 meta: self.meta(),
                 props: props.clone(),
                 user_props: user_props.clone(),
@@ -696,9 +701,13 @@ impl<'b> TestClient<'b> {
             {
                 Ok(answer) => match broker.message_answer(index, answer) {
                     Answer::Ignore => {}
-                    Answer::Continue(answered) => assign(&mut message, answered),
-                    Answer::Stop(answered) => {
-                        assign(&mut message, answered);
+                    Answer::Continue(message) => {
+                        passed = message;
+                        answered = true;
+                    }
+                    Answer::Stop(message) => {
+                        passed = message;
+                        answered = true;
                         break;
                     }
                 },
@@ -709,6 +718,9 @@ impl<'b> TestClient<'b> {
                     }
                 }
             }
+        }
+        if answered {
+            assign(&mut message, passed);
         }
         message
     }
