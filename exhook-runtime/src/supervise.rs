@@ -24,19 +24,15 @@ pub(crate) struct Supervision {
 }
 
 pin_project_lite::pin_project! {
-    #[project = TimedProj]
-    enum Timed<F> {
-        Bounded { #[pin] future: tokio::time::Timeout<F> },
-        Unbounded { #[pin] future: F },
-    }
-}
-
-pin_project_lite::pin_project! {
     /// One call's future, run under its deadline, with a panic failing that
     /// call alone (`INTERNAL`) and the outcome counted.
     pub(crate) struct Supervised<F> {
         #[pin]
-        timed: Timed<F>,
+        future: F,
+        // The timer starts only when the handlers first have to wait: most
+        // calls finish in their first poll and never touch the timer wheel.
+        budget: Option<Duration>,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
         hook: Hook,
         on_timeout: OnTimeout,
         metrics: Option<(Arc<Metrics>, Instant)>,
@@ -50,14 +46,10 @@ impl<F: Future> Supervised<F> {
         budget: Option<Duration>,
         supervision: &Supervision,
     ) -> Self {
-        let timed = match budget {
-            Some(budget) => Timed::Bounded {
-                future: tokio::time::timeout(budget, future),
-            },
-            None => Timed::Unbounded { future },
-        };
         Supervised {
-            timed,
+            future,
+            budget,
+            timer: None,
             hook,
             on_timeout: supervision.on_timeout.get(hook),
             metrics: supervision
@@ -77,18 +69,26 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| match this.timed.project() {
-            TimedProj::Bounded { future } => future.poll(cx).map(|result| result.map_err(|_| ())),
-            TimedProj::Unbounded { future } => future.poll(cx).map(Ok),
-        }));
+        let future = this.future;
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
         let (result, outcome) = match polled {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(Ok(Ok(response)))) => {
+            Ok(Poll::Pending) => {
+                let Some(budget) = *this.budget else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(budget)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                timed_out(*this.hook, *this.on_timeout)
+            }
+            Ok(Poll::Ready(Ok(response))) => {
                 let outcome = response.outcome();
                 (Ok(response), outcome)
             }
-            Ok(Poll::Ready(Ok(Err(status)))) => (Err(status), Outcome::Error),
-            Ok(Poll::Ready(Err(()))) => timed_out(*this.hook, *this.on_timeout),
+            Ok(Poll::Ready(Err(status))) => (Err(status), Outcome::Error),
             Err(panic) => {
                 let reason = panic
                     .downcast_ref::<&str>()
