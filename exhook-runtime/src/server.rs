@@ -222,12 +222,27 @@ impl Server {
     /// Answers `message.publish` with only the parts of the message EMQX
     /// reads from an answer: `qos`, `topic`, `payload` and the
     /// `allow_publish` header. Less to encode, send and decode on both sides
-    /// (about a third more calls per second in the benchmark).
+    /// (about 1.5 times the calls per second in the h2load benchmark).
     ///
     /// Only for a provider that is the sole, or last, ExHook server EMQX
     /// calls for `message.publish`: EMQX hands the message of a `CONTINUE`
     /// answer as it is to the next server in `exhook.servers`, which would
     /// then see no `from`, `id`, `timestamp` or headers. Off by default.
+    ///
+    /// ```no_run
+    /// use exhook_runtime::*;
+    ///
+    /// #[on_message_publish(topic = "sensors/#")]
+    /// async fn scale(mut msg: Message) -> Publish {
+    ///     msg.qos = msg.qos.min(1);
+    ///     Publish::Continue(msg)
+    /// }
+    ///
+    /// # async fn run() -> Result<(), Error> {
+    /// // This provider is the only entry of `exhook.servers`.
+    /// Server::new(provider![scale]).compact_publish_answers(true).serve().await
+    /// # }
+    /// ```
     pub fn compact_publish_answers(mut self, compact: bool) -> Self {
         self.compact_publish_answers = compact;
         self
