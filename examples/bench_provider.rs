@@ -1,6 +1,8 @@
 //! The benchmark's provider, written with exhook: the same work as the
 //! hand-written baseline in `bench/src/baseline.rs`, answering publishes
-//! with only what EMQX reads of them (`compact_publish_answers`).
+//! with only what EMQX reads of them (`compact_publish_answers`), or with
+//! the whole message, as the baseline does, when `EXHOOK_BENCH_FULL_ANSWERS`
+//! is set.
 //!
 //! ```text
 //! cargo run --release --example bench_provider        # 127.0.0.1:9000, or $EXHOOK_LISTEN
@@ -26,8 +28,9 @@ async fn sensors(msg: Message) -> Publish {
 async fn main() -> Result<(), Error> {
     // The benchmark runs this provider as EMQX's only ExHook server, where
     // answers may carry only what EMQX reads of them.
+    let full_answers = std::env::var_os("EXHOOK_BENCH_FULL_ANSWERS").is_some();
     Server::new(provider![auth, sensors])
-        .compact_publish_answers(true)
+        .compact_publish_answers(!full_answers)
         .serve()
         .await
 }
