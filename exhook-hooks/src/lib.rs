@@ -11,12 +11,19 @@
 //! ```
 //! use exhook_hooks::{Answer, Hook, Version};
 //!
-//! let authorize = Hook::ClientAuthorize;
-//! assert_eq!(authorize.name(Version::V1), "client.check_acl");
-//! assert_eq!(authorize.rpc(Version::V1), "OnClientCheckAcl");
-//! assert_eq!(authorize.rpc(Version::V3), "OnClientAuthorize");
-//! assert_eq!(authorize.answer(), Answer::Decide);
-//! assert_eq!(Hook::from_attribute("on_client_authorize"), Some(authorize));
+//! // EMQX 4 spells two hook points differently.
+//! let renamed: Vec<Hook> = Hook::ALL
+//!     .into_iter()
+//!     .filter(|hook| hook.name(Version::V1) != hook.name(Version::V3))
+//!     .collect();
+//! assert_eq!(renamed.len(), 2);
+//! for hook in renamed {
+//!     assert_ne!(hook.rpc(Version::V1), hook.rpc(Version::V3));
+//!     assert_eq!(Hook::from_rpc(Version::V1, hook.rpc(Version::V1)), Some(hook));
+//!     assert_eq!(Hook::from_attribute(hook.attribute()), Some(hook));
+//! }
+//! let decisions = Hook::ALL.iter().filter(|hook| hook.answer() == Answer::Decide);
+//! assert_eq!(decisions.count(), 2);
 //! ```
 
 mod hook;
@@ -24,6 +31,6 @@ mod set;
 mod table;
 mod version;
 
-pub use hook::{Answer, Hook, HookRow, TopicSource, Wire};
+pub use hook::{Answer, Hook, HookRow, TopicSource, WireLayout};
 pub use set::HookSet;
 pub use version::Version;

@@ -11,8 +11,8 @@ use crate::hook::Hook;
 ///
 /// let client_only: HookSet = Hook::advertisable().filter(|h| h.is_client_hook()).collect();
 /// assert_eq!(client_only.len(), 8);
-/// assert!(client_only.contains(Hook::ClientAuthenticate));
-/// assert!(!client_only.contains(Hook::MessagePublish));
+/// assert!(client_only.iter().all(Hook::is_client_hook));
+/// assert!(!client_only.contains(Hook::ProviderLoaded));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct HookSet(u32);

@@ -7,7 +7,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Token, bracketed};
 
 use crate::errors::Errors;
-use crate::hooks::HookDef;
+use exhook_hooks::Hook;
 
 /// The options given to one hook attribute, spans kept.
 #[derive(Default)]
@@ -18,7 +18,7 @@ pub(crate) struct HookArgs {
     pub(crate) runtime: Option<syn::Path>,
 }
 
-pub(crate) fn parse(hook: HookDef, args: TokenStream, errors: &mut Errors) -> HookArgs {
+pub(crate) fn parse(hook: Hook, args: TokenStream, errors: &mut Errors) -> HookArgs {
     let mut parsed = HookArgs::default();
     let parser = |input: ParseStream<'_>| {
         parse_options(hook, input, &mut parsed, errors);
@@ -30,12 +30,7 @@ pub(crate) fn parse(hook: HookDef, args: TokenStream, errors: &mut Errors) -> Ho
     parsed
 }
 
-fn parse_options(
-    hook: HookDef,
-    input: ParseStream<'_>,
-    parsed: &mut HookArgs,
-    errors: &mut Errors,
-) {
+fn parse_options(hook: Hook, input: ParseStream<'_>, parsed: &mut HookArgs, errors: &mut Errors) {
     let mut seen: Vec<String> = Vec::new();
     while !input.is_empty() {
         if let Err(error) = parse_option(hook, input, parsed, &mut seen, errors) {
@@ -56,7 +51,7 @@ fn parse_options(
 }
 
 fn parse_option(
-    hook: HookDef,
+    hook: Hook,
     input: ParseStream<'_>,
     parsed: &mut HookArgs,
     seen: &mut Vec<String>,
@@ -108,21 +103,22 @@ fn parse_topic_value(input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
     }
 }
 
-fn valid_options(hook: HookDef) -> &'static [&'static str] {
-    if hook.takes_topics {
+fn valid_options(hook: Hook) -> &'static [&'static str] {
+    if hook.takes_topics() {
         &["topic", "crate"]
     } else {
         &["crate"]
     }
 }
 
-fn unknown_option(hook: HookDef, key: &Ident, name: &str) -> syn::Error {
+fn unknown_option(hook: Hook, key: &Ident, name: &str) -> syn::Error {
     if name == "topic" {
         return syn::Error::new(
             key.span(),
             format!(
-                "`#[{}]` takes no `topic`: its event has no topic to match; `topic` works on `on_client_authorize`, `on_client_subscribe`, `on_client_unsubscribe`, `on_session_subscribed`, `on_session_unsubscribed` and the four `on_message_*` hooks",
-                hook.attribute
+                "`#[{}]` takes no `topic`: its event has no topic to match; `topic` works on {}",
+                hook.attribute(),
+                hooks_taking_topics()
             ),
         );
     }
@@ -131,7 +127,7 @@ fn unknown_option(hook: HookDef, key: &Ident, name: &str) -> syn::Error {
         .map(|option| format!("`{option}`"))
         .collect::<Vec<_>>()
         .join(" and ");
-    let hint = if hook.takes_topics && matches!(name, "topics" | "filter" | "filters") {
+    let hint = if hook.takes_topics() && matches!(name, "topics" | "filter" | "filters") {
         "; did you mean `topic`?"
     } else {
         ""
@@ -140,7 +136,27 @@ fn unknown_option(hook: HookDef, key: &Ident, name: &str) -> syn::Error {
         key.span(),
         format!(
             "unknown option `{name}`; `#[{}]` takes {listed}{hint}",
-            hook.attribute
+            hook.attribute()
         ),
+    )
+}
+
+/// The hooks whose attributes take `topic = …`, from the hook table.
+fn hooks_taking_topics() -> String {
+    let (message, others): (Vec<Hook>, Vec<Hook>) = Hook::ALL
+        .into_iter()
+        .filter(|hook| hook.takes_topics())
+        .partition(|hook| hook.is_message_hook());
+    let others: Vec<String> = others
+        .iter()
+        .map(|hook| format!("`{}`", hook.attribute()))
+        .collect();
+    format!(
+        "{} and the {} `on_message_*` hooks",
+        others.join(", "),
+        match message.len() {
+            4 => "four".to_owned(),
+            n => n.to_string(),
+        }
     )
 }

@@ -9,13 +9,13 @@ use syn::{ItemFn, LitStr, ReturnType};
 use crate::args::{self, HookArgs};
 use crate::errors::Errors;
 use crate::handler_fn::{self, HandlerFn};
-use crate::hooks::HookDef;
 use crate::topics;
+use exhook_hooks::{Answer, Hook};
 
 /// The whole attribute: parse, check, expand; on any error the function
 /// is still emitted unchanged, with the errors and a stub `Handler` so that
 /// `provider!` lists using it raise nothing more.
-pub(crate) fn hook_attribute(hook: HookDef, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn hook_attribute(hook: Hook, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = args::parse(hook, args, &mut errors);
     let function: ItemFn = match syn::parse2(item.clone()) {
@@ -23,7 +23,7 @@ pub(crate) fn hook_attribute(hook: HookDef, args: TokenStream, item: TokenStream
         Err(_) => {
             errors.push(syn::Error::new(
                 first_span(&item),
-                format!("`#[{}]` goes on an `async fn`", hook.attribute),
+                format!("`#[{}]` goes on an `async fn`", hook.attribute()),
             ));
             let errors = errors.finish();
             return quote!(#item #errors);
@@ -80,53 +80,90 @@ fn handle_struct(handler: &HandlerFn) -> TokenStream {
     }
 }
 
+/// The span of the name in `ty`: `ClientInfo` in `&'a ClientInfo`, `State`
+/// in `State<Users>`.
+fn name_span(ty: &syn::Type) -> Span {
+    match ty {
+        syn::Type::Reference(reference) => name_span(&reference.elem),
+        syn::Type::Paren(inner) => name_span(&inner.elem),
+        syn::Type::Group(inner) => name_span(&inner.elem),
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(|| ty.span(), |segment| segment.ident.span()),
+        _ => ty.span(),
+    }
+}
+
+/// The hook's marker type, such as `::exhook_runtime::hooks::on_client_connect`.
+fn marker(hook: Hook, rt: &TokenStream) -> TokenStream {
+    let attribute = format_ident!("{}", hook.attribute());
+    quote!(#rt::hooks::#attribute)
+}
+
 fn spec(
-    hook: HookDef,
+    hook: Hook,
     handler: &HandlerFn,
     topics: &[LitStr],
     states: TokenStream,
     rt: &TokenStream,
 ) -> TokenStream {
-    let variant = format_ident!("{}", hook.variant);
+    let marker = marker(hook, rt);
     let name = handler.name.to_string();
     quote! {
+        type Hook = #marker;
+
         const SPEC: #rt::__private::HandlerSpec = #rt::__private::HandlerSpec::__new(
-            #rt::__private::Hook::#variant,
+            <#marker as #rt::__private::HookPoint>::HOOK,
             #name,
             #rt::__private::concat!(#rt::__private::module_path!(), "::", #name),
             &[#(#topics),*],
             &[#states],
         );
-        const ENTRY: #rt::__private::HandlerEntry = #rt::__private::HandlerEntry::__new(
-            Self::SPEC,
-            #rt::__private::register::#variant::<Self>,
-        );
     }
 }
 
-fn handler_impl(
-    hook: HookDef,
-    args: &HookArgs,
-    handler: &HandlerFn,
-    rt: &TokenStream,
-) -> TokenStream {
-    let variant = format_ident!("{}", hook.variant);
-    let method = format_ident!("{}", hook.attribute);
+/// The trait that converts what a handler of `hook` returns.
+fn output_trait(hook: Hook) -> proc_macro2::Ident {
+    format_ident!(
+        "{}",
+        match hook.answer() {
+            Answer::Notify => "NotifyOutput",
+            Answer::Decide => "DecisionOutput",
+            Answer::Publish => "PublishOutput",
+            Answer::Load => "LoadedOutput",
+        }
+    )
+}
+
+fn handler_impl(hook: Hook, args: &HookArgs, handler: &HandlerFn, rt: &TokenStream) -> TokenStream {
+    let marker = marker(hook, rt);
     let name = &handler.name;
     let values: Vec<_> = (0..handler.arg_types.len())
         .map(|index| format_ident!("__exhook_arg{}", index))
         .collect();
+    // Each argument is made by its `FromCall` impl, spanned at its type so
+    // that an argument the hook cannot provide is reported there.
     let extracts = handler.arg_types.iter().zip(&values).map(|(ty, value)| {
-        quote_spanned! {ty.span()=>
-            let #value = <#ty as #rt::__private::args::#variant<'__exhook>>::extract(call);
+        // One span for the whole extraction, that of the type's name, so
+        // that an argument the hook cannot provide is one error there.
+        let span = name_span(ty);
+        quote_spanned! {span=>
+            let #value = match <#ty as #rt::__private::FromCall<'__exhook, #marker>>::from_call(call).await {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(rejection) => {
+                    return #rt::__private::reject::<#marker>(rejection);
+                }
+            };
         }
     });
     let states = handler.arg_types.iter().map(|ty| {
         quote! {
             || {
                 #[allow(unused_imports)]
-                use #rt::__private::{Generic as _, Specific as _};
-                (&&#rt::__private::Probe::<#ty>::new()).facts()
+                use #rt::__private::{Argument as _, NotAnArgument as _};
+                (&&#rt::__private::ArgProbe::<#ty, #marker>::new()).facts()
             },
         }
     });
@@ -135,8 +172,9 @@ fn handler_impl(
         ReturnType::Default => handler.name.span(),
         ReturnType::Type(_, ty) => ty.span(),
     };
+    let output = output_trait(hook);
     let convert = quote_spanned! {output_span=>
-        #rt::__private::into::#variant(__exhook_output)
+        <_ as #rt::__private::#output<#marker>>::into_answer(__exhook_output)
     };
     let handle = handle_struct(handler);
     let spec = spec(hook, handler, &args.topics, states, rt);
@@ -147,13 +185,14 @@ fn handler_impl(
             #spec
 
             #[inline]
-            fn #method<'__exhook>(
-                call: #rt::__private::Call<'__exhook, #rt::__private::req::#variant>,
-            ) -> impl #rt::__private::Future<Output = #rt::__private::out::#variant>
-                   + #rt::__private::Send + '__exhook {
-                #(#extracts)*
+            fn call<'__exhook>(
+                call: #rt::__private::Call<'__exhook, #marker>,
+            ) -> impl #rt::__private::Future<
+                Output = ::core::result::Result<#rt::__private::Answer<#marker>, #rt::__private::Status>,
+            > + #rt::__private::Send + '__exhook {
                 async move {
-                    let __exhook_output = #name(#(#values?),*).await;
+                    #(#extracts)*
+                    let __exhook_output = #name(#(#values),*).await;
                     #convert
                 }
             }
@@ -162,14 +201,23 @@ fn handler_impl(
 }
 
 /// What stands in for the `Handler` impl when the attribute has errors.
-fn stub_impl(hook: HookDef, handler: &HandlerFn, rt: &TokenStream) -> TokenStream {
+fn stub_impl(hook: Hook, handler: &HandlerFn, rt: &TokenStream) -> TokenStream {
     let handle = handle_struct(handler);
     let name = &handler.name;
+    let marker = marker(hook, rt);
     let spec = spec(hook, handler, &[], TokenStream::new(), rt);
     quote! {
         #handle
         impl #rt::__private::Handler for #name {
             #spec
+
+            fn call<'__exhook>(
+                _: #rt::__private::Call<'__exhook, #marker>,
+            ) -> impl #rt::__private::Future<
+                Output = ::core::result::Result<#rt::__private::Answer<#marker>, #rt::__private::Status>,
+            > + #rt::__private::Send + '__exhook {
+                ::core::future::pending()
+            }
         }
     }
 }

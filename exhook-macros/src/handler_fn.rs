@@ -5,7 +5,7 @@ use syn::visit_mut::VisitMut;
 use syn::{FnArg, GenericParam, Ident, ItemFn, Lifetime, ReturnType, Type};
 
 use crate::errors::Errors;
-use crate::hooks::HookDef;
+use exhook_hooks::Hook;
 
 /// What expansion needs from a handler function.
 pub(crate) struct HandlerFn {
@@ -17,9 +17,9 @@ pub(crate) struct HandlerFn {
 }
 
 /// Reports every reason `item` cannot be a handler of `hook`.
-pub(crate) fn check(hook: HookDef, item: &ItemFn, errors: &mut Errors) -> HandlerFn {
+pub(crate) fn check(hook: Hook, item: &ItemFn, errors: &mut Errors) -> HandlerFn {
     let sig = &item.sig;
-    let attr = hook.attribute;
+    let attr = hook.attribute();
     if let Some(token) = &sig.constness {
         errors.push(syn::Error::new(
             token.span,

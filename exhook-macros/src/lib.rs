@@ -8,27 +8,37 @@ mod args;
 mod errors;
 mod expand;
 mod handler_fn;
-mod hooks;
 mod provider;
 mod topics;
 
 use proc_macro::TokenStream;
 
+/// One attribute per row of the hook table.
 macro_rules! hook_attributes {
-    ($($attr:ident => $variant:ident, $topics:literal, $message:literal, $doc:literal;)*) => {$(
-        #[doc = $doc]
+    ($(
+        $variant:ident {
+            attribute: $attribute:ident,
+            name: $name:literal, v1_name: $v1_name:literal,
+            rpc: $rpc:literal, v1_rpc: $v1_rpc:literal,
+            request: $request:ident, v1_request: $v1_request:ident,
+            wire: $wire:ident, answer: $answer:ident, topic: $topic:ident,
+            pieces: [$($field:ident: $piece:ident),*],
+            doc: $doc:literal,
+        }
+    )*) => {$(
+        #[doc = concat!("`", $name, "`: ", $doc)]
         ///
         /// Put it on an `async fn`; the function stays callable as written.
         /// Options: `crate = "path"` names `exhook_runtime` when the
         /// dependency was renamed.
-        #[doc = concat!("See the `exhook_runtime` documentation for `", stringify!($attr), "` handlers' arguments and results.")]
+        #[doc = concat!("What its handlers take and return is listed at `exhook_runtime::hooks::", stringify!($attribute), "`.")]
         #[proc_macro_attribute]
-        pub fn $attr(args: TokenStream, item: TokenStream) -> TokenStream {
-            expand::hook_attribute(hooks::hook(stringify!($attr)), args.into(), item.into()).into()
+        pub fn $attribute(args: TokenStream, item: TokenStream) -> TokenStream {
+            expand::hook_attribute(exhook_hooks::Hook::$variant, args.into(), item.into()).into()
         }
     )*};
 }
-hooks::hook_defs!(hook_attributes);
+exhook_hooks::hook_table!(hook_attributes);
 
 /// The handlers one server runs: `provider![auth, acl, store]`.
 ///

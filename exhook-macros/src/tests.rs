@@ -5,7 +5,11 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::errors::Errors;
-use crate::hooks::hook;
+use exhook_hooks::Hook;
+
+fn hook(attribute: &str) -> Hook {
+    Hook::from_attribute(attribute).expect("a hook attribute")
+}
 use crate::{args, expand, handler_fn, provider, topics};
 
 /// Every error in `errors`, as `(column, message)`.
@@ -52,7 +56,7 @@ fn topic_and_crate_options() {
     let runtime = parsed.runtime.unwrap();
     assert_eq!(quote!(#runtime).to_string(), "my :: rt");
 
-    let (parsed, errors) = parse_args("on_client_authorize", r#"topic = "x/+""#);
+    let (parsed, errors) = parse_args("on_session_unsubscribed", r#"topic = "x/+""#);
     assert!(errors.is_empty());
     assert_eq!(parsed.topics[0].value(), "x/+");
 }
@@ -178,7 +182,7 @@ fn hook_policies_and_repeats() {
         ]
     );
     // `$SYS/…` is fine where EMQX does not filter: authorize sees such topics.
-    assert!(check_topics("on_client_authorize", r#"topic = "$SYS/#""#).is_empty());
+    assert!(check_topics("on_session_unsubscribed", r#"topic = "$SYS/#""#).is_empty());
 }
 
 fn check_fn(attribute: &str, item: TokenStream) -> (handler_fn::HandlerFn, Vec<(usize, String)>) {
@@ -277,10 +281,19 @@ fn expansion_names_the_runtime_through_one_path() {
         ),
     );
     let text = out.to_string();
-    assert!(text.contains("HandlerSpec :: __new (:: exhook_runtime :: __private :: Hook :: MessagePublish , \"tag\""), "{text}");
+    assert!(
+        text.contains("type Hook = :: exhook_runtime :: hooks :: on_message_publish ;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("HandlerSpec :: __new (< :: exhook_runtime :: hooks :: on_message_publish as :: exhook_runtime :: __private :: HookPoint > :: HOOK , \"tag\""),
+        "{text}"
+    );
     assert!(text.contains("& [\"a/#\"]"), "{text}");
     assert!(
-        !text.contains(" Result <"),
+        !text
+            .replace(":: core :: result :: Result <", "")
+            .contains("Result <"),
         "generated code must not name the prelude's Result: {text}"
     );
     let out = expand::hook_attribute(

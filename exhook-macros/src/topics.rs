@@ -4,10 +4,10 @@ use exhook_topic::{hook_policy, validate};
 use syn::LitStr;
 
 use crate::errors::Errors;
-use crate::hooks::HookDef;
+use exhook_hooks::Hook;
 
 /// Checks every filter of one attribute, reporting each problem at its literal.
-pub(crate) fn check(hook: HookDef, topics: &[LitStr], errors: &mut Errors) {
+pub(crate) fn check(hook: Hook, topics: &[LitStr], errors: &mut Errors) {
     let mut seen: Vec<String> = Vec::new();
     for literal in topics {
         let filter = literal.value();
@@ -30,7 +30,7 @@ pub(crate) fn check(hook: HookDef, topics: &[LitStr], errors: &mut Errors) {
                     error.kind().rule()
                 ),
             ));
-        } else if let Some(policy) = hook_policy(&filter, hook.message_hook) {
+        } else if let Some(policy) = hook_policy(&filter, hook.is_message_hook()) {
             errors.push(syn::Error::new(
                 literal.span(),
                 format!(

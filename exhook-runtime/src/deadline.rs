@@ -22,9 +22,9 @@ fn margin(budget: Duration) -> Duration {
 /// ```
 /// use exhook_runtime::{Hook, OnTimeout};
 ///
-/// // Let a slow ACL lookup count as "no opinion" rather than as a failure
+/// // Let a slow user lookup count as "no opinion" rather than as a failure
 /// // (which EMQX's default `failed_action = deny` turns into a denial).
-/// let choice = (Hook::ClientAuthorize, OnTimeout::Ignore);
+/// let choice = (Hook::ClientAuthenticate, OnTimeout::Ignore);
 /// # let _ = choice;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,15 +39,15 @@ pub enum OnTimeout {
 
 /// The per-hook choices, indexed by hook.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TimeoutAnswers([OnTimeout; 21]);
+pub(crate) struct TimeoutAnswers([OnTimeout; Hook::COUNT]);
 
 impl TimeoutAnswers {
     pub(crate) fn set(&mut self, hook: Hook, answer: OnTimeout) {
-        self.0[hook as usize] = answer;
+        self.0[hook.index()] = answer;
     }
 
     pub(crate) fn get(&self, hook: Hook) -> OnTimeout {
-        self.0[hook as usize]
+        self.0[hook.index()]
     }
 }
 
@@ -88,7 +88,7 @@ pub(crate) fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 }
 
 /// The neutral answer of each response type, for [`OnTimeout::Ignore`].
-pub(crate) trait NeutralAnswer: Sized {
+pub trait NeutralAnswer: Sized {
     fn neutral() -> Option<Self>;
 }
 

@@ -59,12 +59,7 @@ pub struct ProviderLoadedRequest {
     pub meta: RequestMeta,
 }
 
-/// Fills in for a sub-message a request left out (proto3 allows that): a
-/// handler then sees the same empty values a missing scalar would give.
-pub(crate) fn or_empty<T: EmptyValue>(value: &Option<T>) -> &T {
-    value.as_ref().unwrap_or_else(|| T::empty())
-}
-
+/// A shared empty value, for a sub-message a request left out.
 pub(crate) trait EmptyValue: 'static {
     fn empty() -> &'static Self;
 }

@@ -1,44 +1,306 @@
-//! Handler arguments: which pieces of an event each hook hands over.
-//!
-//! Every hook has its own argument trait (in `__private::args`), so a wrong
-//! argument is reported against the hook by name, with the list of what the
-//! hook provides.
+//! Handler arguments: [`FromCall`], and the arguments every hook offers.
 
-use tonic::Status;
+use std::convert::Infallible;
+use std::fmt::Display;
+use std::future::{Future, ready};
 
-use crate::event::{Message, or_empty};
+use crate::event::*;
+use crate::hooks::{HookPoint, HookRequest, Provides};
 use crate::state::{State, StateMap, StateType};
 use crate::version::Version;
+use std::sync::Mutex;
 
-/// One handler call: the request, the server's state, and the chain's
-/// current value.
-pub struct Call<'a, R> {
-    pub(crate) request: &'a R,
+/// One handler call: the request, the server's state, the protocol version
+/// and the chain's value so far. What [`FromCall`] implementations read.
+pub struct Call<'a, H: HookPoint> {
+    pub(crate) request: &'a H::Request,
     pub(crate) state: &'a StateMap,
     pub(crate) version: Version,
     pub(crate) value: ChainValue<'a>,
+    /// On a publish call whose one handler takes the message by value and
+    /// nothing else reads it: the message, to be moved rather than copied.
+    pub(crate) owned: Option<&'a Mutex<Option<Message>>>,
 }
 
-impl<R> Clone for Call<'_, R> {
+impl<H: HookPoint> Clone for Call<'_, H> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<R> Copy for Call<'_, R> {}
+impl<H: HookPoint> Copy for Call<'_, H> {}
+
+impl<'a, H: HookPoint> Call<'a, H> {
+    /// The request as EMQX sent it.
+    pub fn request(&self) -> &'a H::Request {
+        self.request
+    }
+
+    /// A part of the request, such as the `ClientInfo`.
+    pub fn piece<P>(&self) -> &'a P
+    where
+        H: Provides<P>,
+    {
+        H::piece(self.request)
+    }
+
+    /// The state of type `T` given to the server with `Server::state`.
+    pub fn state<T: 'static>(&self) -> Option<&'a T> {
+        self.state.get::<T>()
+    }
+
+    /// The protocol generation the call arrived on.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The client the call is about.
+    pub fn clientid(&self) -> &'a str {
+        self.request.clientid()
+    }
+}
 
 /// The value a chain of handlers passes along.
-#[derive(Clone, Copy)]
-pub(crate) enum ChainValue<'a> {
+#[derive(Debug, Clone, Copy)]
+pub enum ChainValue<'a> {
     /// Notification hooks have none.
     None,
     /// Authenticate and authorize: the result so far.
     Bool(bool),
     /// Publish: the message so far.
     Message(&'a Message),
-    /// Publish with a single handler that takes the message by value: the
-    /// message, to be moved out rather than copied.
-    Take(&'a std::sync::Mutex<Option<Message>>),
+}
+
+/// What an argument that could not be made answers for the call.
+///
+/// On the decision hooks (authenticate and authorize), `Deny` denies and
+/// `Ignore` answers as a handler returning `Decision::Ignore`; on
+/// publish, `Deny` drops the message (`Publish::Drop`) and
+/// `Ignore` leaves it alone; on other hooks both skip the handler. `Error`
+/// fails the call with that message, and EMQX applies its
+/// `failed_action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Answer as a handler that has no opinion.
+    Ignore,
+    /// Answer with a refusal.
+    Deny,
+    /// Fail the call with this message.
+    Error(String),
+}
+
+impl Rejection {
+    /// A failure carrying `error`'s message.
+    pub fn error(error: impl Display) -> Self {
+        Rejection::Error(error.to_string())
+    }
+}
+
+impl From<Infallible> for Rejection {
+    fn from(never: Infallible) -> Self {
+        match never {}
+    }
+}
+
+/// A type handlers can take as an argument, made from the call.
+///
+/// Implement it once for your own type, and every hook whose event
+/// provides what it needs can take it. The built-in arguments (`&ClientInfo`,
+/// `&Message`, `State<T>`, `Version`, …) are implemented the same way.
+///
+/// ```
+/// use exhook_runtime::hooks::{HookPoint, Provides};
+/// use exhook_runtime::{Call, ClientInfo, FromCall, Rejection};
+///
+/// /// The tenant of a `tenant:user` user name.
+/// struct Tenant(String);
+///
+/// impl<'a, H: Provides<ClientInfo>> FromCall<'a, H> for Tenant {
+///     type Rejection = Rejection;
+///
+///     async fn from_call(call: Call<'a, H>) -> Result<Self, Rejection> {
+///         let client: &ClientInfo = call.piece();
+///         match client.username.split_once(':') {
+///             Some((tenant, _)) => Ok(Tenant(tenant.to_owned())),
+///             None => Err(Rejection::Deny),
+///         }
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an argument `#[{H}]` can provide",
+    label = "not provided by this hook",
+    note = "what each hook provides is listed in `exhook_runtime::hooks::{H}`"
+)]
+pub trait FromCall<'a, H: HookPoint>: Sized {
+    /// What a failed extraction answers.
+    type Rejection: Into<Rejection>;
+
+    /// Makes the argument. A synchronous implementation returns a ready
+    /// future, which costs nothing to await.
+    fn from_call(
+        call: Call<'a, H>,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send + 'a;
+
+    /// The state type this argument needs, checked when the server starts.
+    fn state_type() -> Option<StateType> {
+        None
+    }
+
+    /// How the argument uses a publish call's message. Arguments that never
+    /// look at it let a handler that takes the message by value have it
+    /// moved rather than copied.
+    #[doc(hidden)]
+    const MESSAGE: MessageUse = MessageUse::Reads;
+}
+
+/// What the runtime knows about an argument type: the state it needs, and
+/// how it uses a publish call's message.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct ArgFacts {
+    pub(crate) state: Option<StateType>,
+    pub(crate) message: MessageUse,
+}
+
+impl ArgFacts {
+    /// The facts of an argument type that is no argument of the hook (the
+    /// handler does not compile then; this only keeps the error single).
+    pub const UNKNOWN: ArgFacts = ArgFacts {
+        state: None,
+        message: MessageUse::Reads,
+    };
+
+    /// The facts of `T` as an argument of `H`.
+    pub fn of<'a, H: HookPoint, T: FromCall<'a, H>>() -> ArgFacts {
+        ArgFacts {
+            state: T::state_type(),
+            message: T::MESSAGE,
+        }
+    }
+}
+
+/// How an argument uses a publish call's message.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageUse {
+    /// It never looks at the message.
+    Ignores,
+    /// It may read the message (the default for types it does not know).
+    Reads,
+    /// It takes the message by value.
+    Takes,
+}
+
+/// The parts of a request that arguments take by reference or as a copy.
+trait Piece: Clone + Sync + 'static {}
+
+impl Piece for ClientInfo {}
+impl Piece for ConnInfo {}
+impl Piece for SubOpts {}
+impl Piece for RequestMeta {}
+impl Piece for BrokerInfo {}
+
+impl<'a, H, P> FromCall<'a, H> for &'a P
+where
+    H: HookPoint + Provides<P>,
+    P: Piece,
+{
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
+
+    fn from_call(call: Call<'a, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        ready(Ok(call.piece()))
+    }
+}
+
+/// An owned copy of a part of the request, for each part.
+fn copy<H: Provides<P>, P: Piece>(call: Call<'_, H>) -> std::future::Ready<Result<P, Infallible>> {
+    ready(Ok(call.piece::<P>().clone()))
+}
+
+impl<H: Provides<ClientInfo>> FromCall<'_, H> for ClientInfo {
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
+
+    fn from_call(call: Call<'_, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        copy(call)
+    }
+}
+
+impl<H: Provides<ConnInfo>> FromCall<'_, H> for ConnInfo {
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
+
+    fn from_call(call: Call<'_, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        copy(call)
+    }
+}
+
+impl<H: Provides<SubOpts>> FromCall<'_, H> for SubOpts {
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
+
+    fn from_call(call: Call<'_, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        copy(call)
+    }
+}
+
+impl<H: Provides<RequestMeta>> FromCall<'_, H> for RequestMeta {
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
+
+    fn from_call(call: Call<'_, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        copy(call)
+    }
+}
+
+impl<H: Provides<BrokerInfo>> FromCall<'_, H> for BrokerInfo {
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
+
+    fn from_call(call: Call<'_, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        copy(call)
+    }
+}
+
+/// The message so far: on publish, what the previous handler
+/// continued with, or the message as EMQX sent it.
+impl<'a, H> FromCall<'a, H> for &'a Message
+where
+    H: HookPoint + Provides<Message>,
+{
+    type Rejection = Infallible;
+
+    fn from_call(call: Call<'a, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        ready(Ok(match call.value {
+            ChainValue::Message(message) => message,
+            _ => call.piece(),
+        }))
+    }
+}
+
+/// The message so far, by value: moved to the handler when nothing else
+/// needs it, else a copy (its payload is shared, not copied).
+impl<'a, H> FromCall<'a, H> for Message
+where
+    H: HookPoint + Provides<Message>,
+{
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Takes;
+
+    fn from_call(call: Call<'a, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        let owned = call
+            .owned
+            .and_then(|slot| slot.lock().ok().and_then(|mut slot| slot.take()));
+        ready(Ok(owned.unwrap_or_else(|| {
+            match call.value {
+                ChainValue::Message(message) => message,
+                _ => call.piece(),
+            }
+            .clone()
+        })))
+    }
 }
 
 /// The result so far of an authenticate or authorize chain: what EMQX's own
@@ -46,9 +308,9 @@ pub(crate) enum ChainValue<'a> {
 /// that answered [`Decision::Continue`](crate::Decision::Continue).
 ///
 /// ```
-/// use exhook_runtime::{on_client_authorize, ChainResult, Decision};
+/// use exhook_runtime::{on_client_authenticate, ChainResult, Decision};
 ///
-/// #[on_client_authorize]
+/// #[on_client_authenticate]
 /// async fn keep_denials(ChainResult(allowed): ChainResult) -> Decision {
 ///     if allowed { Decision::Ignore } else { Decision::Deny }
 /// }
@@ -56,252 +318,43 @@ pub(crate) enum ChainValue<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainResult(pub bool);
 
-fn state_of<T: Clone + 'static>(state: &StateMap) -> Result<State<T>, Status> {
-    state.get::<T>().cloned().map(State).ok_or_else(|| {
-        Status::internal(format!(
-            "no state of type `{}`; give it with `Server::state`",
-            std::any::type_name::<T>()
-        ))
-    })
+impl<H: HookPoint<Kind = crate::kind::Decide>> FromCall<'_, H> for ChainResult {
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
+
+    fn from_call(call: Call<'_, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        ready(Ok(ChainResult(match call.value {
+            ChainValue::Bool(value) => value,
+            _ => matches!(call.request.chain_start(), ChainValue::Bool(true)),
+        })))
+    }
 }
 
-/// Declares one hook's argument trait with the arguments every hook has:
-/// `State<T>`, `Version` and the request itself.
-macro_rules! arg_trait {
-    ($trait:ident, $req:ty, $message:literal, $provides:literal) => {
-        #[doc = concat!("Arguments of `", stringify!($trait), "` handlers.")]
-        #[diagnostic::on_unimplemented(message = $message, label = "not provided by this hook", note = $provides)]
-        pub trait $trait<'a>: Sized {
-            /// Takes the argument out of the call.
-            fn extract(call: Call<'a, $req>) -> Result<Self, Status>;
-            /// The state type this argument needs, checked at start-up.
-            fn state_type() -> Option<StateType> {
-                None
-            }
-        }
+impl<H: HookPoint> FromCall<'_, H> for Version {
+    type Rejection = Infallible;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
 
-        impl<'a, T: Clone + Send + Sync + 'static> $trait<'a> for State<T> {
-            #[inline]
-            fn extract(call: Call<'a, $req>) -> Result<Self, Status> {
-                state_of(call.state)
-            }
-            fn state_type() -> Option<StateType> {
-                Some(StateType::of::<T>())
-            }
-        }
-
-        impl<'a> $trait<'a> for Version {
-            #[inline]
-            fn extract(call: Call<'a, $req>) -> Result<Self, Status> {
-                Ok(call.version)
-            }
-        }
-
-        impl<'a> $trait<'a> for &'a $req {
-            #[inline]
-            fn extract(call: Call<'a, $req>) -> Result<Self, Status> {
-                Ok(call.request)
-            }
-        }
-
-        impl<'a> $trait<'a> for $req {
-            #[inline]
-            fn extract(call: Call<'a, $req>) -> Result<Self, Status> {
-                Ok(call.request.clone())
-            }
-        }
-    };
+    fn from_call(call: Call<'_, H>) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        ready(Ok(call.version))
+    }
 }
 
-/// A sub-message of the request, by reference or cloned.
-macro_rules! piece {
-    ($trait:ident, $req:ty, $field:ident: $ty:ty) => {
-        impl<'a> $trait<'a> for &'a $ty {
-            #[inline]
-            fn extract(call: Call<'a, $req>) -> Result<Self, Status> {
-                Ok(or_empty(&call.request.$field))
-            }
-        }
+impl<H: HookPoint, T: Clone + Send + Sync + 'static> FromCall<'_, H> for State<T> {
+    type Rejection = Rejection;
+    const MESSAGE: MessageUse = MessageUse::Ignores;
 
-        impl<'a> $trait<'a> for $ty {
-            #[inline]
-            fn extract(call: Call<'a, $req>) -> Result<Self, Status> {
-                Ok(or_empty(&call.request.$field).clone())
-            }
-        }
-    };
-}
-
-/// Declares the argument trait of each hook and what it provides.
-macro_rules! hook_args {
-    ($(
-        $trait:ident($req:ty) $message:literal $provides:literal { $($field:ident: $ty:ty),* $(; $extra:ident)? }
-    )*) => {$(
-        arg_trait!($trait, $req, $message, $provides);
-        $(piece!($trait, $req, $field: $ty);)*
-        $(hook_args!(@extra $trait, $req, $extra);)?
-    )*};
-    (@extra $trait:ident, $req:ty, chain_result) => {
-        impl<'a> $trait<'a> for ChainResult {
-            #[inline]
-            fn extract(call: Call<'a, $req>) -> Result<Self, Status> {
-                Ok(ChainResult(match call.value {
-                    ChainValue::Bool(value) => value,
-                    _ => call.request.result,
-                }))
-            }
-        }
-    };
-}
-
-/// The arguments of each hook, by the `Hook` variant's name.
-pub mod args {
-    use super::*;
-    use crate::event::*;
-
-    hook_args! {
-        ProviderUnloaded(ProviderUnloadedRequest)
-            "`{Self}` is not an argument `#[on_provider_unloaded]` can provide"
-            "`#[on_provider_unloaded]` provides `&RequestMeta`, `&ProviderUnloadedRequest` (or owned copies), `State<T>` and `Version`"
-            { meta: RequestMeta }
-        ClientConnect(ClientConnectRequest)
-            "`{Self}` is not an argument `#[on_client_connect]` can provide"
-            "`#[on_client_connect]` provides `&ConnInfo`, `&RequestMeta`, `&ClientConnectRequest` (or owned copies), `State<T>` and `Version`"
-            { conninfo: ConnInfo, meta: RequestMeta }
-        ClientConnack(ClientConnackRequest)
-            "`{Self}` is not an argument `#[on_client_connack]` can provide"
-            "`#[on_client_connack]` provides `&ConnInfo`, `&RequestMeta`, `&ClientConnackRequest` (or owned copies), `State<T>` and `Version`"
-            { conninfo: ConnInfo, meta: RequestMeta }
-        ClientConnected(ClientConnectedRequest)
-            "`{Self}` is not an argument `#[on_client_connected]` can provide"
-            "`#[on_client_connected]` provides `&ClientInfo`, `&RequestMeta`, `&ClientConnectedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        ClientDisconnected(ClientDisconnectedRequest)
-            "`{Self}` is not an argument `#[on_client_disconnected]` can provide"
-            "`#[on_client_disconnected]` provides `&ClientInfo`, `&RequestMeta`, `&ClientDisconnectedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        ClientAuthenticate(ClientAuthenticateRequest)
-            "`{Self}` is not an argument `#[on_client_authenticate]` can provide"
-            "`#[on_client_authenticate]` provides `&ClientInfo`, `&RequestMeta`, `&ClientAuthenticateRequest` (or owned copies), `ChainResult`, `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta; chain_result }
-        ClientAuthorize(ClientAuthorizeRequest)
-            "`{Self}` is not an argument `#[on_client_authorize]` can provide"
-            "`#[on_client_authorize]` provides `&ClientInfo`, `&RequestMeta`, `&ClientAuthorizeRequest` (or owned copies), `AuthorizeAction`, `ChainResult`, `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta; chain_result }
-        ClientSubscribe(ClientSubscribeRequest)
-            "`{Self}` is not an argument `#[on_client_subscribe]` can provide"
-            "`#[on_client_subscribe]` provides `&ClientInfo`, `&RequestMeta`, `&ClientSubscribeRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        ClientUnsubscribe(ClientUnsubscribeRequest)
-            "`{Self}` is not an argument `#[on_client_unsubscribe]` can provide"
-            "`#[on_client_unsubscribe]` provides `&ClientInfo`, `&RequestMeta`, `&ClientUnsubscribeRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        SessionCreated(SessionCreatedRequest)
-            "`{Self}` is not an argument `#[on_session_created]` can provide"
-            "`#[on_session_created]` provides `&ClientInfo`, `&RequestMeta`, `&SessionCreatedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        SessionSubscribed(SessionSubscribedRequest)
-            "`{Self}` is not an argument `#[on_session_subscribed]` can provide"
-            "`#[on_session_subscribed]` provides `&ClientInfo`, `&SubOpts`, `&RequestMeta`, `&SessionSubscribedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, subopts: SubOpts, meta: RequestMeta }
-        SessionUnsubscribed(SessionUnsubscribedRequest)
-            "`{Self}` is not an argument `#[on_session_unsubscribed]` can provide"
-            "`#[on_session_unsubscribed]` provides `&ClientInfo`, `&RequestMeta`, `&SessionUnsubscribedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        SessionResumed(SessionResumedRequest)
-            "`{Self}` is not an argument `#[on_session_resumed]` can provide"
-            "`#[on_session_resumed]` provides `&ClientInfo`, `&RequestMeta`, `&SessionResumedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        SessionDiscarded(SessionDiscardedRequest)
-            "`{Self}` is not an argument `#[on_session_discarded]` can provide"
-            "`#[on_session_discarded]` provides `&ClientInfo`, `&RequestMeta`, `&SessionDiscardedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        SessionTakenover(SessionTakenoverRequest)
-            "`{Self}` is not an argument `#[on_session_takenover]` can provide"
-            "`#[on_session_takenover]` provides `&ClientInfo`, `&RequestMeta`, `&SessionTakenoverRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        SessionTerminated(SessionTerminatedRequest)
-            "`{Self}` is not an argument `#[on_session_terminated]` can provide"
-            "`#[on_session_terminated]` provides `&ClientInfo`, `&RequestMeta`, `&SessionTerminatedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, meta: RequestMeta }
-        MessagePublish(MessagePublishRequest)
-            "`{Self}` is not an argument `#[on_message_publish]` can provide"
-            "`#[on_message_publish]` provides `&Message` (the message so far), `Message` (a copy of it), `&RequestMeta`, `&MessagePublishRequest` (or owned copies), `State<T>` and `Version`"
-            { meta: RequestMeta }
-        MessageDelivered(MessageDeliveredRequest)
-            "`{Self}` is not an argument `#[on_message_delivered]` can provide"
-            "`#[on_message_delivered]` provides `&ClientInfo` (the subscriber), `&Message`, `&RequestMeta`, `&MessageDeliveredRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, message: Message, meta: RequestMeta }
-        MessageDropped(MessageDroppedRequest)
-            "`{Self}` is not an argument `#[on_message_dropped]` can provide"
-            "`#[on_message_dropped]` provides `&Message`, `&RequestMeta`, `&MessageDroppedRequest` (or owned copies), `State<T>` and `Version`"
-            { message: Message, meta: RequestMeta }
-        MessageAcked(MessageAckedRequest)
-            "`{Self}` is not an argument `#[on_message_acked]` can provide"
-            "`#[on_message_acked]` provides `&ClientInfo`, `&Message`, `&RequestMeta`, `&MessageAckedRequest` (or owned copies), `State<T>` and `Version`"
-            { clientinfo: ClientInfo, message: Message, meta: RequestMeta }
+    fn from_call(call: Call<'_, H>) -> impl Future<Output = Result<Self, Rejection>> + Send {
+        // The server checks at start that every state a handler takes was
+        // given, so this fails only for a server built around that check.
+        ready(call.state::<T>().cloned().map(State).ok_or_else(|| {
+            Rejection::Error(format!(
+                "no state of type `{}`; give it with `Server::state`",
+                std::any::type_name::<T>()
+            ))
+        }))
     }
 
-    arg_trait!(
-        ProviderLoaded,
-        ProviderLoadedRequest,
-        "`{Self}` is not an argument `#[on_provider_loaded]` can provide",
-        "`#[on_provider_loaded]` provides `&BrokerInfo`, `&RequestMeta`, `&ProviderLoadedRequest` (or owned copies), `State<T>` and `Version`"
-    );
-
-    impl<'a> ProviderLoaded<'a> for &'a BrokerInfo {
-        fn extract(call: Call<'a, ProviderLoadedRequest>) -> Result<Self, Status> {
-            Ok(&call.request.broker)
-        }
-    }
-
-    impl<'a> ProviderLoaded<'a> for BrokerInfo {
-        fn extract(call: Call<'a, ProviderLoadedRequest>) -> Result<Self, Status> {
-            Ok(call.request.broker.clone())
-        }
-    }
-
-    impl<'a> ProviderLoaded<'a> for &'a RequestMeta {
-        fn extract(call: Call<'a, ProviderLoadedRequest>) -> Result<Self, Status> {
-            Ok(&call.request.meta)
-        }
-    }
-
-    impl<'a> ProviderLoaded<'a> for RequestMeta {
-        fn extract(call: Call<'a, ProviderLoadedRequest>) -> Result<Self, Status> {
-            Ok(call.request.meta.clone())
-        }
-    }
-
-    impl<'a> ClientAuthorize<'a> for AuthorizeAction {
-        #[inline]
-        fn extract(call: Call<'a, ClientAuthorizeRequest>) -> Result<Self, Status> {
-            Ok(call.request.r#type())
-        }
-    }
-
-    /// The message so far: what the previous handler continued with, or the
-    /// message as EMQX sent it.
-    impl<'a> MessagePublish<'a> for &'a Message {
-        #[inline]
-        fn extract(call: Call<'a, MessagePublishRequest>) -> Result<Self, Status> {
-            Ok(match call.value {
-                ChainValue::Message(message) => message,
-                _ => or_empty(&call.request.message),
-            })
-        }
-    }
-
-    /// A copy of the message so far, or the message itself when nothing
-    /// else needs it (one handler, taking it only by value).
-    impl<'a> MessagePublish<'a> for Message {
-        #[inline]
-        fn extract(call: Call<'a, MessagePublishRequest>) -> Result<Self, Status> {
-            if let ChainValue::Take(slot) = call.value {
-                let taken = slot.lock().map(|mut slot| slot.take()).unwrap_or_default();
-                return Ok(taken.unwrap_or_default());
-            }
-            <&Message as MessagePublish<'a>>::extract(call).cloned()
-        }
+    fn state_type() -> Option<StateType> {
+        Some(StateType::of::<T>())
     }
 }

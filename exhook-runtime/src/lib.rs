@@ -35,7 +35,7 @@
 //!
 //! | hooks | return |
 //! |---|---|
-//! | `on_client_authenticate`, `on_client_authorize` | [`Decision`] or `Result<Decision, E>` |
+//! | authenticate and authorize | [`Decision`] or `Result<Decision, E>` |
 //! | `on_message_publish` | [`Publish`] or `Result<Publish, E>` |
 //! | `on_provider_loaded` | `()`, [`Advertise`], or a `Result` of either |
 //! | every other hook | `()` or `Result<(), E>` |
@@ -57,13 +57,50 @@
 //! `topic = "a/#"` (or `topic = ["a/#", "b/+"]`) is checked at compile time
 //! with the rules of [`TopicFilter`]. On the four `message.*` hooks the
 //! filters are sent to EMQX, merged per hook, and matched again locally so
-//! each handler sees only its own topics. On `client.authorize` (the topic),
-//! `session.subscribed` / `session.unsubscribed` (the subscribed filter) and
-//! `client.subscribe` / `client.unsubscribe` (each filter of the request)
-//! they are matched locally only. A subscribed filter is matched as if it
-//! were a topic, after `$share/<group>/`, `$queue/` or `$exclusive/` is
-//! removed: `topic = "jobs/#"` sees a subscription to `$share/g/jobs/+`.
+//! each handler sees only its own topics. On authorization (the topic),
+//! the session's subscription hooks (the subscribed filter) and the client's
+//! subscribe and unsubscribe (each filter of the request) they are matched
+//! locally only; [`Hook::topic_source`] says where each hook's topic comes
+//! from. A subscribed filter is matched as if it were a topic, after
+//! `$share/<group>/`, `$queue/` or `$exclusive/` is removed:
+//! `topic = "jobs/#"` sees a subscription to `$share/g/jobs/+`.
+//!
+//! # One table of hooks
+//!
+//! Every fact about a hook point (its attribute, EMQX's names and rpcs in
+//! each protocol generation, its request, the kind of answer, where its
+//! topic comes from, what handlers can take) is one row of the table in the
+//! `exhook-hooks` crate. The attributes, the gRPC routing, span fields, topic
+//! extraction, handler arguments and the test kit's calls are derived from
+//! it: [`hooks`] has one marker type per hook, named after its attribute,
+//! and each hook's documentation there lists what its handlers take.
+//!
+//! # How a call flows
+//!
+//! A call travels from the socket to a handler through plain functions and
+//! traits, each one step:
+//!
+//! 1. tonic's router hands the HTTP/2 request to the `HookService` of its
+//!    protocol version (`service.rs`).
+//! 2. [`Hook::from_rpc`] finds the hook from the rpc name in the table
+//!    (v1 names two rpcs differently).
+//! 3. [`hooks::with_hook`] calls the generic `rpc::<H>` with the hook's
+//!    marker type `H`.
+//! 4. tonic decodes the body with [`hooks::Wire::decode`], as that
+//!    generation lays the request out (`compat.rs` converts v1's and
+//!    EMQX 5.0–5.3's layouts where they differ).
+//! 5. The call gets its deadline, metrics and panic guard (`supervise.rs`)
+//!    and its tracing span (`span.rs`).
+//! 6. `Dispatcher::run::<H>` (`dispatch.rs`) hands the request to the hook's
+//!    kind, `HookKind::run` (`kind.rs`): notification, decision, publish or
+//!    load, which runs the matching handlers in order with EMQX's chain rules
+//!    (`chain.rs`, `route.rs`).
+//! 7. Each handler is called through its `Handler::call`, written by its
+//!    attribute: every argument is made by [`FromCall::from_call`], then the
+//!    function runs and its return value is converted to the hook's answer.
+//! 8. The kind builds EMQX's answer, which tonic encodes.
 
+mod chain;
 mod compat;
 mod deadline;
 mod dispatch;
@@ -72,6 +109,8 @@ pub mod event;
 mod extract;
 mod handler;
 mod hook;
+pub mod hooks;
+mod kind;
 mod log;
 mod metrics;
 mod outcome;
@@ -97,7 +136,7 @@ pub mod __private;
 pub use deadline::OnTimeout;
 pub use error::Error;
 pub use event::{ClientInfo, ConnInfo, Message, RequestMeta};
-pub use extract::ChainResult;
+pub use extract::{Call, ChainResult, ChainValue, FromCall, Rejection};
 pub use handler::{Handler, HandlerEntry, HandlerSpec};
 pub use hook::{Hook, HookSet};
 pub use outcome::{Advertise, Decision, Publish};

@@ -11,7 +11,7 @@ use crate::version::Version;
 /// How a call ended, as counted in `exhook_outcomes_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     /// A notification or load answered.
     Ok,
     Allow,
@@ -42,7 +42,7 @@ const BUCKETS: [f64; 14] = [
 ];
 
 /// The outcome a response stands for.
-pub(crate) trait Classify {
+pub trait Classify {
     fn outcome(&self) -> Outcome;
 }
 
@@ -88,9 +88,9 @@ struct Histogram {
 
 /// Counters of one server.
 pub(crate) struct Metrics {
-    calls: [[AtomicU64; 3]; 21],
-    outcomes: [[AtomicU64; OUTCOMES.len()]; 21],
-    latency: [Histogram; 21],
+    calls: [[AtomicU64; 3]; Hook::COUNT],
+    outcomes: [[AtomicU64; OUTCOMES.len()]; Hook::COUNT],
+    latency: [Histogram; Hook::COUNT],
     in_flight: AtomicI64,
     panics: AtomicU64,
 }
@@ -109,14 +109,14 @@ impl Default for Metrics {
 
 impl Metrics {
     pub(crate) fn started(&self, hook: Hook, version: Version) {
-        self.calls[hook as usize][version as usize].fetch_add(1, Relaxed);
+        self.calls[hook.index()][version as usize].fetch_add(1, Relaxed);
         self.in_flight.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn finished(&self, hook: Hook, outcome: Outcome, elapsed: Duration) {
         self.in_flight.fetch_sub(1, Relaxed);
-        self.outcomes[hook as usize][outcome as usize].fetch_add(1, Relaxed);
-        let histogram = &self.latency[hook as usize];
+        self.outcomes[hook.index()][outcome as usize].fetch_add(1, Relaxed);
+        let histogram = &self.latency[hook.index()];
         let seconds = elapsed.as_secs_f64();
         if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
             histogram.buckets[bucket].fetch_add(1, Relaxed);
@@ -139,7 +139,7 @@ impl Metrics {
         out.push_str("# TYPE exhook_calls_total counter\n");
         for hook in Hook::ALL {
             for version in Version::ALL {
-                let n = self.calls[hook as usize][version as usize].load(Relaxed);
+                let n = self.calls[hook.index()][version as usize].load(Relaxed);
                 if n > 0 {
                     let _ = writeln!(
                         out,
@@ -154,7 +154,7 @@ impl Metrics {
         out.push_str("# TYPE exhook_outcomes_total counter\n");
         for hook in Hook::ALL {
             for (name, outcome) in OUTCOMES {
-                let n = self.outcomes[hook as usize][outcome as usize].load(Relaxed);
+                let n = self.outcomes[hook.index()][outcome as usize].load(Relaxed);
                 if n > 0 {
                     let _ = writeln!(
                         out,
@@ -168,7 +168,7 @@ impl Metrics {
         );
         out.push_str("# TYPE exhook_call_duration_seconds histogram\n");
         for hook in Hook::ALL {
-            let histogram = &self.latency[hook as usize];
+            let histogram = &self.latency[hook.index()];
             let count = histogram.count.load(Relaxed);
             if count == 0 {
                 continue;

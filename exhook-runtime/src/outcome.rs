@@ -7,7 +7,7 @@ use tonic::Status;
 use crate::event::Message;
 use crate::hook::HookSet;
 
-/// The answer of an `on_client_authenticate` or `on_client_authorize` handler.
+/// The answer of an authenticate or authorize handler.
 ///
 /// Handlers of one hook run in registration order, the way EMQX chains its
 /// callbacks: `Ignore` passes the current result on unchanged, `Continue`
@@ -64,11 +64,9 @@ pub enum Publish {
     /// Publish this message and stop the chain (`STOP_AND_RETURN`).
     Stop(Message),
     /// Do not publish the message (`STOP_AND_RETURN` with header
-    /// `allow_publish = "false"`); the chain stops. The answer echoes the
-    /// message so far, except when the handler took it by value as the only
-    /// handler on the call: the message was moved to it rather than copied,
-    /// and the answer carries the drop flag and the QoS, all EMQX reads of a
-    /// message it will not route.
+    /// `allow_publish = "false"`); the chain stops. The answer carries the
+    /// message so far, whose topic and payload EMQX shows in its log and
+    /// trace of the dropped message.
     Drop,
 }
 
@@ -104,114 +102,114 @@ fn error_status(error: impl Display) -> Status {
 
 /// Return types of notification handlers.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned from a notification hook handler",
+    message = "`{Self}` cannot be returned from `#[{H}]`, a notification hook",
     label = "return `()` or `Result<(), E>` here",
-    note = "notification hooks (`on_client_connect`, `on_session_created`, `on_message_delivered`, …) return `()` or `Result<(), E>` with `E: Display`"
+    note = "notification hooks return `()` or `Result<(), E>` with `E: Display`"
 )]
-pub trait NotifyOutput {
+pub trait NotifyOutput<H> {
     /// Converts into the call's result.
-    fn into_result(self) -> Result<(), Status>;
+    fn into_answer(self) -> Result<(), Status>;
 }
 
-impl NotifyOutput for () {
+impl<H> NotifyOutput<H> for () {
     #[inline]
-    fn into_result(self) -> Result<(), Status> {
+    fn into_answer(self) -> Result<(), Status> {
         Ok(())
     }
 }
 
-impl<E: Display> NotifyOutput for Result<(), E> {
+impl<H, E: Display> NotifyOutput<H> for Result<(), E> {
     #[inline]
-    fn into_result(self) -> Result<(), Status> {
+    fn into_answer(self) -> Result<(), Status> {
         self.map_err(error_status)
     }
 }
 
 /// Return types of authenticate and authorize handlers.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned from `on_client_authenticate` or `on_client_authorize`",
+    message = "`{Self}` cannot be returned from `#[{H}]`",
     label = "return `Decision` or `Result<Decision, E>` here",
     note = "use `Decision::Allow`, `Decision::Deny`, `Decision::Ignore` or `Decision::Continue(bool)`"
 )]
-pub trait DecisionOutput {
+pub trait DecisionOutput<H> {
     /// Converts into the call's result.
-    fn into_result(self) -> Result<Decision, Status>;
+    fn into_answer(self) -> Result<Decision, Status>;
 }
 
-impl DecisionOutput for Decision {
+impl<H> DecisionOutput<H> for Decision {
     #[inline]
-    fn into_result(self) -> Result<Decision, Status> {
+    fn into_answer(self) -> Result<Decision, Status> {
         Ok(self)
     }
 }
 
-impl<E: Display> DecisionOutput for Result<Decision, E> {
+impl<H, E: Display> DecisionOutput<H> for Result<Decision, E> {
     #[inline]
-    fn into_result(self) -> Result<Decision, Status> {
+    fn into_answer(self) -> Result<Decision, Status> {
         self.map_err(error_status)
     }
 }
 
 /// Return types of publish handlers.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned from `on_message_publish`",
+    message = "`{Self}` cannot be returned from `#[{H}]`",
     label = "return `Publish` or `Result<Publish, E>` here",
     note = "use `Publish::Continue(msg)`, `Publish::Stop(msg)`, `Publish::Drop` or `Publish::Ignore`"
 )]
-pub trait PublishOutput {
+pub trait PublishOutput<H> {
     /// Converts into the call's result.
-    fn into_result(self) -> Result<Publish, Status>;
+    fn into_answer(self) -> Result<Publish, Status>;
 }
 
-impl PublishOutput for Publish {
+impl<H> PublishOutput<H> for Publish {
     #[inline]
-    fn into_result(self) -> Result<Publish, Status> {
+    fn into_answer(self) -> Result<Publish, Status> {
         Ok(self)
     }
 }
 
-impl<E: Display> PublishOutput for Result<Publish, E> {
+impl<H, E: Display> PublishOutput<H> for Result<Publish, E> {
     #[inline]
-    fn into_result(self) -> Result<Publish, Status> {
+    fn into_answer(self) -> Result<Publish, Status> {
         self.map_err(error_status)
     }
 }
 
 /// Return types of provider-loaded handlers.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned from `on_provider_loaded`",
+    message = "`{Self}` cannot be returned from `#[{H}]`",
     label = "return `()`, `Advertise` or a `Result` of either here",
     note = "`()` advertises every registered hook; `Advertise::Only(set)` narrows the list"
 )]
-pub trait LoadedOutput {
+pub trait LoadedOutput<H> {
     /// Converts into the call's result.
-    fn into_result(self) -> Result<Advertise, Status>;
+    fn into_answer(self) -> Result<Advertise, Status>;
 }
 
-impl LoadedOutput for () {
+impl<H> LoadedOutput<H> for () {
     #[inline]
-    fn into_result(self) -> Result<Advertise, Status> {
+    fn into_answer(self) -> Result<Advertise, Status> {
         Ok(Advertise::All)
     }
 }
 
-impl LoadedOutput for Advertise {
+impl<H> LoadedOutput<H> for Advertise {
     #[inline]
-    fn into_result(self) -> Result<Advertise, Status> {
+    fn into_answer(self) -> Result<Advertise, Status> {
         Ok(self)
     }
 }
 
-impl<E: Display> LoadedOutput for Result<(), E> {
+impl<H, E: Display> LoadedOutput<H> for Result<(), E> {
     #[inline]
-    fn into_result(self) -> Result<Advertise, Status> {
+    fn into_answer(self) -> Result<Advertise, Status> {
         self.map(|()| Advertise::All).map_err(error_status)
     }
 }
 
-impl<E: Display> LoadedOutput for Result<Advertise, E> {
+impl<H, E: Display> LoadedOutput<H> for Result<Advertise, E> {
     #[inline]
-    fn into_result(self) -> Result<Advertise, Status> {
+    fn into_answer(self) -> Result<Advertise, Status> {
         self.map_err(error_status)
     }
 }

@@ -3,14 +3,14 @@
 //! **Not public API.** These items exist for the expansions of
 //! `exhook-macros` and may change in any release.
 
-pub use crate::extract::{Call, args};
-pub use crate::handler::{
-    ArgFacts, Handler, HandlerEntry, HandlerSpec, MessageUse, Table, register,
-};
+pub use crate::extract::{ArgFacts, Call, FromCall, Rejection};
+pub use crate::handler::{Answer, Handler, HandlerEntry, HandlerSpec};
 pub use crate::hook::Hook;
+pub use crate::hooks::HookPoint;
+pub use crate::kind::HookKind;
 pub use crate::outcome::{DecisionOutput, LoadedOutput, NotifyOutput, PublishOutput};
 pub use crate::provider::Provider;
-pub use crate::state::StateType;
+pub use core::marker::Send;
 pub use core::{concat, module_path};
 pub use std::future::Future;
 pub use tonic::Status;
@@ -22,103 +22,45 @@ pub const fn assert_unique(entries: &[HandlerEntry]) {
     HandlerEntry::assert_unique(entries);
 }
 
-pub use core::marker::Send;
-
-use crate::hook::hook_table;
-use crate::state::State;
-
-/// Per-hook names for generated code: the request type, the handler's
-/// result, and the conversion from what the handler returned.
-macro_rules! per_hook {
-    ($($variant:ident, $attr:ident, $req:ident, $name:literal, $v1:literal, $kind:ident, $topic:ident;)*) => {
-        /// The request type of each hook.
-        pub mod req {
-            $(pub type $variant = crate::event::$req;)*
-        }
-
-        /// What each hook's handler method yields.
-        pub mod out {
-            $(pub type $variant = core::result::Result<per_hook!(@out $kind), tonic::Status>;)*
-        }
-
-        /// Converts what a handler returned, with the hook's return-type rules.
-        #[allow(non_snake_case)]
-        pub mod into {
-            $(per_hook!(@into $kind, $variant);)*
-        }
-    };
-    (@out Notify) => { () };
-    (@out Auth) => { crate::outcome::Decision };
-    (@out Publish) => { crate::outcome::Publish };
-    (@out Loaded) => { crate::outcome::Advertise };
-    (@into Notify, $variant:ident) => { per_hook!(@into_with NotifyOutput, $variant); };
-    (@into Auth, $variant:ident) => { per_hook!(@into_with DecisionOutput, $variant); };
-    (@into Publish, $variant:ident) => { per_hook!(@into_with PublishOutput, $variant); };
-    (@into Loaded, $variant:ident) => { per_hook!(@into_with LoadedOutput, $variant); };
-    (@into_with $trait:ident, $variant:ident) => {
-        #[inline(always)]
-        pub fn $variant<T: crate::outcome::$trait>(value: T) -> super::out::$variant {
-            value.into_result()
-        }
-    };
+/// What a handler of `H` whose argument was rejected answers.
+#[inline]
+pub fn reject<H: HookPoint>(rejection: impl Into<Rejection>) -> Result<Answer<H>, Status> {
+    <H::Kind as HookKind<H>>::rejected(rejection.into())
 }
-hook_table!(per_hook);
 
-/// Finds out at compile time, without failing for any type, what an
-/// argument type means to the runtime: `(&&Probe::<Ty>::new()).facts()`
-/// picks [`Specific`] for `State<T>`, `Message` and `&Message` (and the
-/// publish request), and falls back to [`Generic`] for everything else.
-pub struct Probe<T>(core::marker::PhantomData<fn() -> T>);
+/// What the runtime needs to know about an argument `T` of a hook-`H`
+/// handler, if `T` is an argument of `H` at all:
+/// `(&&ArgProbe::<T, H>::new()).facts()` picks [`Argument`] when
+/// `T: FromCall<H>` and falls back to [`NotAnArgument`] otherwise, so that a
+/// wrong argument is reported once, where the handler calls `from_call`,
+/// and not again here.
+pub struct ArgProbe<T, H>(core::marker::PhantomData<fn() -> (T, H)>);
 
-impl<T> Probe<T> {
+impl<T, H> ArgProbe<T, H> {
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
-        Probe(core::marker::PhantomData)
+        ArgProbe(core::marker::PhantomData)
     }
 }
 
-/// See [`Probe`].
-pub trait Specific {
+/// See [`ArgProbe`].
+pub trait Argument {
     fn facts(&self) -> ArgFacts;
 }
 
-impl<T: 'static> Specific for &Probe<State<T>> {
+impl<'a, T: FromCall<'a, H>, H: HookPoint> Argument for &ArgProbe<T, H> {
     fn facts(&self) -> ArgFacts {
-        ArgFacts::state(StateType::of::<T>())
+        ArgFacts::of::<H, T>()
     }
 }
 
-impl Specific for &Probe<crate::event::Message> {
-    fn facts(&self) -> ArgFacts {
-        ArgFacts::message(MessageUse::Owned)
-    }
-}
-
-impl Specific for &Probe<&crate::event::Message> {
-    fn facts(&self) -> ArgFacts {
-        ArgFacts::message(MessageUse::Borrowed)
-    }
-}
-
-impl Specific for &Probe<crate::event::MessagePublishRequest> {
-    fn facts(&self) -> ArgFacts {
-        ArgFacts::message(MessageUse::Borrowed)
-    }
-}
-
-impl Specific for &Probe<&crate::event::MessagePublishRequest> {
-    fn facts(&self) -> ArgFacts {
-        ArgFacts::message(MessageUse::Borrowed)
-    }
-}
-
-/// See [`Probe`].
-pub trait Generic {
+/// See [`ArgProbe`].
+pub trait NotAnArgument {
     fn facts(&self) -> ArgFacts;
 }
 
-impl<T> Generic for Probe<T> {
+impl<T, H> NotAnArgument for ArgProbe<T, H> {
     fn facts(&self) -> ArgFacts {
-        ArgFacts::default()
+        ArgFacts::UNKNOWN
     }
 }

@@ -1,10 +1,10 @@
 //! Which handlers of a hook a call reaches, by topic.
 
-use exhook_topic::{FilterIndex, subscription_topic};
+use exhook_topic::FilterIndex;
 
-use crate::event::*;
 use crate::handler::HandlerSpec;
 use crate::hook::Hook;
+use crate::hooks::HookRequest;
 
 /// The handlers (by position in the provider) that a call reaches.
 #[derive(Debug, Clone)]
@@ -93,7 +93,7 @@ impl Route {
     }
 
     /// The handlers reached by `request`.
-    pub(crate) fn hits_for<R: Topics>(&self, request: &R) -> Hits {
+    pub(crate) fn hits_for<R: HookRequest>(&self, request: &R) -> Hits {
         let Some(unfiltered) = &self.unfiltered else {
             return Hits::All;
         };
@@ -106,75 +106,61 @@ impl Route {
     }
 }
 
-/// The topics of a request that handler filters are matched against.
-pub(crate) trait Topics {
-    fn topics<'r>(&'r self, each: &mut dyn FnMut(&'r str));
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-macro_rules! no_topics {
-    ($($req:ty),*) => {$(
-        impl Topics for $req {
-            fn topics<'r>(&'r self, _: &mut dyn FnMut(&'r str)) {}
-        }
-    )*};
-}
-no_topics!(
-    ProviderLoadedRequest,
-    ProviderUnloadedRequest,
-    ClientConnectRequest,
-    ClientConnackRequest,
-    ClientConnectedRequest,
-    ClientDisconnectedRequest,
-    ClientAuthenticateRequest,
-    SessionCreatedRequest,
-    SessionResumedRequest,
-    SessionDiscardedRequest,
-    SessionTakenoverRequest,
-    SessionTerminatedRequest
-);
+    fn spec(hook: Hook, topics: &'static [&'static str]) -> HandlerSpec {
+        HandlerSpec::__new(hook, "h", "t::h", topics, &[])
+    }
 
-macro_rules! message_topic {
-    ($($req:ty),*) => {$(
-        impl Topics for $req {
-            fn topics<'r>(&'r self, each: &mut dyn FnMut(&'r str)) {
-                each(&or_empty(&self.message).topic);
-            }
-        }
-    )*};
-}
-message_topic!(
-    MessagePublishRequest,
-    MessageDeliveredRequest,
-    MessageDroppedRequest,
-    MessageAckedRequest
-);
+    fn reached(hits: &Hits, handlers: usize) -> Vec<usize> {
+        (0..handlers)
+            .filter(|index| hits.contains(*index))
+            .collect()
+    }
 
-impl Topics for ClientAuthorizeRequest {
-    fn topics<'r>(&'r self, each: &mut dyn FnMut(&'r str)) {
-        each(&self.topic);
+    #[test]
+    fn unfiltered_hooks_reach_every_handler() {
+        let specs = [
+            spec(Hook::ClientConnected, &[]),
+            spec(Hook::ClientConnected, &[]),
+        ];
+        let route = Route::new(Hook::ClientConnected, specs.iter());
+        assert!(!route.is_filtered());
+        assert_eq!(reached(&route.hits(["any/topic"]), 2), [0, 1]);
+    }
+
+    #[test]
+    fn filters_pick_their_handlers_and_unfiltered_ones_always_run() {
+        let specs = [
+            spec(Hook::SessionSubscribed, &["a/#"]),
+            spec(Hook::ClientConnected, &[]),
+            spec(Hook::SessionSubscribed, &[]),
+            spec(Hook::SessionSubscribed, &["b/+", "a/1"]),
+        ];
+        let route = Route::new(Hook::SessionSubscribed, specs.iter());
+        assert!(route.is_filtered());
+        assert_eq!(reached(&route.hits(["a/1"]), 4), [0, 2, 3]);
+        assert_eq!(reached(&route.hits(["b/x"]), 4), [2, 3]);
+        assert_eq!(reached(&route.hits(["c"]), 4), [2]);
+        // Several topics (a subscribe's filters) reach the union.
+        assert_eq!(reached(&route.hits(["a/2", "b/y"]), 4), [0, 2, 3]);
+    }
+
+    #[test]
+    fn more_than_128_handlers_use_the_large_set() {
+        let specs: Vec<HandlerSpec> = (0..200)
+            .map(|i| {
+                spec(
+                    Hook::SessionSubscribed,
+                    if i % 50 == 49 { &["x/#"] } else { &["y"] },
+                )
+            })
+            .collect();
+        let route = Route::new(Hook::SessionSubscribed, specs.iter());
+        let hits = route.hits(["x/1"]);
+        assert!(matches!(hits, Hits::Large(_)));
+        assert_eq!(reached(&hits, 200), [49, 99, 149, 199]);
     }
 }
-
-macro_rules! session_topic {
-    ($($req:ty),*) => {$(
-        impl Topics for $req {
-            fn topics<'r>(&'r self, each: &mut dyn FnMut(&'r str)) {
-                each(subscription_topic(&self.topic));
-            }
-        }
-    )*};
-}
-session_topic!(SessionSubscribedRequest, SessionUnsubscribedRequest);
-
-macro_rules! subscription_filters {
-    ($($req:ty),*) => {$(
-        impl Topics for $req {
-            fn topics<'r>(&'r self, each: &mut dyn FnMut(&'r str)) {
-                for filter in &self.topic_filters {
-                    each(subscription_topic(&filter.name));
-                }
-            }
-        }
-    )*};
-}
-subscription_filters!(ClientSubscribeRequest, ClientUnsubscribeRequest);

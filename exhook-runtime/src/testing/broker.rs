@@ -248,7 +248,7 @@ impl TestBroker {
             self.record(index, Hook::ProviderLoaded);
             provider.hooks = match provider
                 .link
-                .on_provider_loaded(request.clone(), self.request_timeout)
+                .call(request.clone(), self.request_timeout)
                 .await
             {
                 Ok(loaded) => resolve(&loaded.hooks, index, self),
@@ -314,10 +314,7 @@ impl TestBroker {
                 let request = ProviderUnloadedRequest {
                     meta: Some(self.meta.clone()),
                 };
-                let _ = provider
-                    .link
-                    .on_provider_unloaded(request, self.request_timeout)
-                    .await;
+                let _ = provider.link.call(request, self.request_timeout).await;
             }
             provider.link.stop().await;
         }
@@ -485,7 +482,7 @@ mod tests {
         assert!(matches!(
             broker.bool_answer(
                 0,
-                Hook::ClientAuthorize,
+                Hook::ClientAuthenticate,
                 answer(ResponsedType::StopAndReturn, message.clone())
             ),
             Answer::Ignore
@@ -493,7 +490,7 @@ mod tests {
         assert!(matches!(
             broker.bool_answer(
                 0,
-                Hook::ClientAuthorize,
+                Hook::ClientAuthenticate,
                 answer(ResponsedType::Continue, None)
             ),
             Answer::Ignore
@@ -503,7 +500,7 @@ mod tests {
             value: truth.clone(),
         };
         assert!(matches!(
-            broker.bool_answer(0, Hook::ClientAuthorize, unknown),
+            broker.bool_answer(0, Hook::ClientAuthenticate, unknown),
             Answer::Ignore
         ));
         // A bool where a message belongs.

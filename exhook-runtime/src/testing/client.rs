@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::event::*;
 use crate::hook::Hook;
+use crate::hooks::{HookPoint, HookRequest};
 use crate::version::Version;
 
 use super::broker::{Answer, FailedAction, TestBroker};
@@ -86,30 +87,28 @@ pub struct TestClient<'b> {
 
 /// Calls a notification hook on every provider that asked for it, in order;
 /// an error is only logged, as EMQX does.
-macro_rules! cast {
-    ($broker:expr, $hook:expr, $topic:expr, $method:ident, $request:expr) => {{
-        let broker: &TestBroker = $broker;
-        let topic: Option<&str> = $topic;
-        if !topic.is_some_and(|t| $hook.is_message_hook() && t.starts_with("$SYS/")) {
-            let providers = broker.providers.read().await;
-            for (index, provider) in providers.iter().enumerate() {
-                let Some(hooks) = &provider.hooks else {
-                    continue;
-                };
-                if !TestBroker::wants(hooks, $hook, topic) {
-                    continue;
-                }
-                broker.record(index, $hook);
-                if let Err(status) = provider
-                    .link
-                    .$method($request, broker.request_timeout)
-                    .await
-                {
-                    broker.failed(index, $hook, &status);
-                }
-            }
+async fn cast<R: HookRequest>(broker: &TestBroker, topic: Option<&str>, request: R) {
+    let hook = <R::Hook as HookPoint>::HOOK;
+    if topic.is_some_and(|t| hook.is_message_hook() && t.starts_with("$SYS/")) {
+        return;
+    }
+    let providers = broker.providers.read().await;
+    for (index, provider) in providers.iter().enumerate() {
+        let Some(hooks) = &provider.hooks else {
+            continue;
+        };
+        if !TestBroker::wants(hooks, hook, topic) {
+            continue;
         }
-    }};
+        broker.record(index, hook);
+        if let Err(status) = provider
+            .link
+            .call(request.clone(), broker.request_timeout)
+            .await
+        {
+            broker.failed(index, hook, &status);
+        }
+    }
 }
 
 impl<'b> TestClient<'b> {
@@ -257,37 +256,19 @@ impl<'b> TestClient<'b> {
             meta: self.meta(),
             user_props: user_props.clone(),
         };
-        cast!(
-            self.broker,
-            Hook::ClientConnect,
-            None,
-            on_client_connect,
-            request.clone()
-        );
+        cast(self.broker, None, request.clone()).await;
         let allowed = self.authenticate().await;
         if allowed {
             let session = SessionCreatedRequest {
                 clientinfo: Some(self.clientinfo()),
                 meta: self.meta(),
             };
-            cast!(
-                self.broker,
-                Hook::SessionCreated,
-                None,
-                on_session_created,
-                session.clone()
-            );
+            cast(self.broker, None, session.clone()).await;
             let connected = ClientConnectedRequest {
                 clientinfo: Some(self.clientinfo()),
                 meta: self.meta(),
             };
-            cast!(
-                self.broker,
-                Hook::ClientConnected,
-                None,
-                on_client_connected,
-                connected.clone()
-            );
+            cast(self.broker, None, connected.clone()).await;
         }
         self.connack(allowed).await;
         if allowed {
@@ -310,13 +291,7 @@ impl<'b> TestClient<'b> {
             meta: self.meta(),
             user_props,
         };
-        cast!(
-            self.broker,
-            Hook::ClientConnect,
-            None,
-            on_client_connect,
-            request.clone()
-        );
+        cast(self.broker, None, request.clone()).await;
         if !self.authenticate().await {
             self.connack(false).await;
             return ConnectOutcome::Denied;
@@ -327,59 +302,29 @@ impl<'b> TestClient<'b> {
                 clientinfo: info.clone(),
                 meta: self.meta(),
             };
-            cast!(
-                self.broker,
-                Hook::SessionDiscarded,
-                None,
-                on_session_discarded,
-                discarded.clone()
-            );
+            cast(self.broker, None, discarded.clone()).await;
             let created = SessionCreatedRequest {
                 clientinfo: info.clone(),
                 meta: self.meta(),
             };
-            cast!(
-                self.broker,
-                Hook::SessionCreated,
-                None,
-                on_session_created,
-                created.clone()
-            );
+            cast(self.broker, None, created.clone()).await;
         } else {
             let taken = SessionTakenoverRequest {
                 clientinfo: info.clone(),
                 meta: self.meta(),
             };
-            cast!(
-                self.broker,
-                Hook::SessionTakenover,
-                None,
-                on_session_takenover,
-                taken.clone()
-            );
+            cast(self.broker, None, taken.clone()).await;
             let resumed = SessionResumedRequest {
                 clientinfo: info.clone(),
                 meta: self.meta(),
             };
-            cast!(
-                self.broker,
-                Hook::SessionResumed,
-                None,
-                on_session_resumed,
-                resumed.clone()
-            );
+            cast(self.broker, None, resumed.clone()).await;
         }
         let connected = ClientConnectedRequest {
             clientinfo: info,
             meta: self.meta(),
         };
-        cast!(
-            self.broker,
-            Hook::ClientConnected,
-            None,
-            on_client_connected,
-            connected.clone()
-        );
+        cast(self.broker, None, connected.clone()).await;
         self.connack(true).await;
         ConnectOutcome::Allowed
     }
@@ -392,13 +337,7 @@ impl<'b> TestClient<'b> {
             meta: self.meta(),
             user_props: Vec::new(),
         };
-        cast!(
-            self.broker,
-            Hook::ClientConnack,
-            None,
-            on_client_connack,
-            connack.clone()
-        );
+        cast(self.broker, None, connack.clone()).await;
     }
 
     /// `client.authenticate` folded over the providers.
@@ -413,7 +352,7 @@ impl<'b> TestClient<'b> {
                     result,
                     meta: self.meta(),
                 };
-                link.on_client_authenticate(request, timeout).await
+                link.call(request, timeout).await
             },
         )
         .await
@@ -433,7 +372,7 @@ impl<'b> TestClient<'b> {
                     result,
                     meta: self.meta(),
                 };
-                link.on_client_authorize(request, timeout).await
+                link.call(request, timeout).await
             },
         )
         .await
@@ -500,26 +439,14 @@ impl<'b> TestClient<'b> {
             meta: self.meta(),
             user_props,
         };
-        cast!(
-            self.broker,
-            Hook::ClientSubscribe,
-            None,
-            on_client_subscribe,
-            request.clone()
-        );
+        cast(self.broker, None, request.clone()).await;
         let subscribed = SessionSubscribedRequest {
             clientinfo: Some(self.clientinfo()),
             topic: filter.to_owned(),
             subopts: Some(subopts),
             meta: self.meta(),
         };
-        cast!(
-            self.broker,
-            Hook::SessionSubscribed,
-            None,
-            on_session_subscribed,
-            subscribed.clone()
-        );
+        cast(self.broker, None, subscribed.clone()).await;
         if let Ok(mut subscriptions) = self.broker.subscriptions.lock() {
             subscriptions.retain(|s| !(s.clientinfo.clientid == self.clientid && s.filter == real));
             subscriptions.push(Subscription {
@@ -544,25 +471,13 @@ impl<'b> TestClient<'b> {
             meta: self.meta(),
             user_props,
         };
-        cast!(
-            self.broker,
-            Hook::ClientUnsubscribe,
-            None,
-            on_client_unsubscribe,
-            request.clone()
-        );
+        cast(self.broker, None, request.clone()).await;
         let unsubscribed = SessionUnsubscribedRequest {
             clientinfo: Some(self.clientinfo()),
             topic: filter.to_owned(),
             meta: self.meta(),
         };
-        cast!(
-            self.broker,
-            Hook::SessionUnsubscribed,
-            None,
-            on_session_unsubscribed,
-            unsubscribed.clone()
-        );
+        cast(self.broker, None, unsubscribed.clone()).await;
         let real = exhook_topic::subscription_topic(filter);
         if let Ok(mut subscriptions) = self.broker.subscriptions.lock() {
             subscriptions.retain(|s| !(s.clientinfo.clientid == self.clientid && s.filter == real));
@@ -613,13 +528,7 @@ impl<'b> TestClient<'b> {
                 reason: "no_subscribers".to_owned(),
                 meta: self.meta(),
             };
-            cast!(
-                self.broker,
-                Hook::MessageDropped,
-                Some(&message.topic),
-                on_message_dropped,
-                request.clone()
-            );
+            cast(self.broker, Some(&message.topic), request.clone()).await;
         }
         let mut delivered_to = Vec::new();
         for receiver in receivers {
@@ -632,26 +541,14 @@ impl<'b> TestClient<'b> {
                 message: Some(delivered.clone()),
                 meta: self.meta(),
             };
-            cast!(
-                self.broker,
-                Hook::MessageDelivered,
-                Some(&delivered.topic),
-                on_message_delivered,
-                request.clone()
-            );
+            cast(self.broker, Some(&delivered.topic), request.clone()).await;
             if delivered.qos > 0 {
                 let request = MessageAckedRequest {
                     clientinfo: Some(receiver.clientinfo.clone()),
                     message: Some(delivered.clone()),
                     meta: self.meta(),
                 };
-                cast!(
-                    self.broker,
-                    Hook::MessageAcked,
-                    Some(&delivered.topic),
-                    on_message_acked,
-                    request.clone()
-                );
+                cast(self.broker, Some(&delivered.topic), request.clone()).await;
             }
             delivered_to.push(receiver.clientinfo.clientid.clone());
         }
@@ -694,11 +591,7 @@ impl<'b> TestClient<'b> {
                 props: props.clone(),
                 user_props: user_props.clone(),
             };
-            match provider
-                .link
-                .on_message_publish(request, broker.request_timeout)
-                .await
-            {
+            match provider.link.call(request, broker.request_timeout).await {
                 Ok(answer) => match broker.message_answer(index, answer) {
                     Answer::Ignore => {}
                     Answer::Continue(message) => {
@@ -732,25 +625,13 @@ impl<'b> TestClient<'b> {
             reason: "normal".to_owned(),
             meta: self.meta(),
         };
-        cast!(
-            self.broker,
-            Hook::ClientDisconnected,
-            None,
-            on_client_disconnected,
-            request.clone()
-        );
+        cast(self.broker, None, request.clone()).await;
         let terminated = SessionTerminatedRequest {
             clientinfo: Some(self.clientinfo()),
             reason: "normal".to_owned(),
             meta: self.meta(),
         };
-        cast!(
-            self.broker,
-            Hook::SessionTerminated,
-            None,
-            on_session_terminated,
-            terminated.clone()
-        );
+        cast(self.broker, None, terminated.clone()).await;
         if let Ok(mut subscriptions) = self.broker.subscriptions.lock() {
             subscriptions.retain(|s| s.clientinfo.clientid != self.clientid);
         }
