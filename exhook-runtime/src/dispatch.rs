@@ -1,17 +1,11 @@
-//! What a running server shares between calls, and the start of every
-//! call's chain: [`Dispatcher::run`].
-
-use std::future::Future;
-use std::sync::Arc;
-
-use tonic::Status;
+//! What a running server shares between calls: the handlers, their topic
+//! routes, the state and the supervision settings.
 
 use crate::event::Message;
 use crate::extract::{Call, ChainValue};
 use crate::handler::{Erased, HandlerEntry, HandlerTable};
 use crate::hook::Hook;
 use crate::hooks::HookPoint;
-use crate::kind::HookKind;
 use crate::provider::LoadedHooks;
 use crate::route::Route;
 use crate::state::StateMap;
@@ -59,17 +53,6 @@ impl Dispatcher {
             supervision,
             compact_publish_answers,
         }
-    }
-
-    /// Runs hook `H`'s handlers for one request, with the chain rules of
-    /// its kind, and builds EMQX's answer.
-    pub(crate) fn run<H: HookPoint>(
-        self: Arc<Self>,
-        request: H::Request,
-        version: Version,
-    ) -> impl Future<Output = Result<<H::Kind as HookKind<H>>::Response, Status>> + Send + 'static
-    {
-        H::Kind::run(self, request, version)
     }
 
     /// `H`'s handlers, in registration order, with their positions in the

@@ -84,17 +84,17 @@
 //!    protocol version (`service.rs`).
 //! 2. [`Hook::from_rpc`] finds the hook from the rpc name in the table
 //!    (v1 names two rpcs differently).
-//! 3. [`hooks::with_hook`] calls the generic `rpc::<H>` with the hook's
+//! 3. [`hooks::with_hook`] runs the generic `Rpc` call for the hook's
 //!    marker type `H`.
 //! 4. tonic decodes the body with [`hooks::Wire::decode`], as that
 //!    generation lays the request out (`compat.rs` converts v1's and
 //!    EMQX 5.0–5.3's layouts where they differ).
 //! 5. The call gets its deadline, metrics and panic guard (`supervise.rs`)
 //!    and its tracing span (`span.rs`).
-//! 6. `Dispatcher::run::<H>` (`dispatch.rs`) hands the request to the hook's
-//!    kind, `HookKind::run` (`kind.rs`): notification, decision, publish or
-//!    load, which runs the matching handlers in order with EMQX's chain rules
-//!    (`chain.rs`, `route.rs`).
+//! 6. The hook's kind runs it, `HookKind::run` (`kind.rs`): notification,
+//!    decision, publish or load, each running the matching handlers in order
+//!    with EMQX's chain rules (`chain.rs`, `route.rs`) and the server's
+//!    shared state (`Dispatcher`, `dispatch.rs`).
 //! 7. Each handler is called through its `Handler::call`, written by its
 //!    attribute: every argument is made by [`FromCall::from_call`], then the
 //!    function runs and its return value is converted to the hook's answer.

@@ -1,6 +1,6 @@
 //! The gRPC services `emqx.exhook.v1`, `v2` and `v3` `HookProvider`: each
-//! rpc is found in the hook table and run by one generic function,
-//! [`rpc`], for the hook's type.
+//! rpc is found in the hook table and run by one generic [`Rpc`], for
+//! the hook's type.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -121,7 +121,9 @@ where
     }
 }
 
-/// Runs one call of a hook's rpc: [`rpc`] for the hook's type.
+/// One unary call of a hook's rpc, run for the hook's type `H`: decode the
+/// request as its protocol version lays it out, run the handlers under the
+/// server's supervision, encode the answer.
 struct Rpc<B> {
     dispatcher: Arc<Dispatcher>,
     version: Version,
@@ -135,36 +137,27 @@ where
     type Output = ResponseFuture;
 
     fn call<H: HookPoint>(self) -> ResponseFuture {
-        rpc::<H, B>(self.dispatcher, self.version, self.request)
-    }
-}
-
-/// One unary call of hook `H`: decode the request as `version` lays it
-/// out, run the handlers under the server's supervision, encode the answer.
-fn rpc<H: HookPoint, B>(
-    dispatcher: Arc<Dispatcher>,
-    version: Version,
-    request: http::Request<B>,
-) -> ResponseFuture
-where
-    B: HttpBody + Send + 'static,
-    B::Error: Into<StdError> + Send + 'static,
-{
-    Box::pin(async move {
-        let mut grpc = Grpc::new(HookCodec::<H> {
-            version,
-            hook: PhantomData,
-        })
-        .apply_max_message_size_config(dispatcher.supervision.max_request_bytes, None);
-        let service = Unary::<H> {
-            version,
+        let Rpc {
             dispatcher,
-            hook: PhantomData,
-        };
-        Ok(too_large_is_resource_exhausted(
-            grpc.unary(service, request).await,
-        ))
-    })
+            version,
+            request,
+        } = self;
+        Box::pin(async move {
+            let mut grpc = Grpc::new(HookCodec::<H> {
+                version,
+                hook: PhantomData,
+            })
+            .apply_max_message_size_config(dispatcher.supervision.max_request_bytes, None);
+            let service = Unary::<H> {
+                version,
+                dispatcher,
+                hook: PhantomData,
+            };
+            Ok(too_large_is_resource_exhausted(
+                grpc.unary(service, request).await,
+            ))
+        })
+    }
 }
 
 /// tonic refuses a request over the size limit with `OUT_OF_RANGE`; gRPC
@@ -207,7 +200,7 @@ impl<H: HookPoint> UnaryService<H::Request> for Unary<H> {
         }
         let request = request.into_inner();
         let span = call_span::<H>(self.version, &request);
-        let chain = self.dispatcher.clone().run::<H>(request, self.version);
+        let chain = H::Kind::run(self.dispatcher.clone(), request, self.version);
         // Boxed once here (the chain's future is large, and the layers
         // below would otherwise move it), and wrapped in its span only when
         // tracing wants it.

@@ -73,7 +73,7 @@ impl Link {
                 version,
                 ..
             } => {
-                let call = dispatcher.clone().run::<R::Hook>(request, *version);
+                let call = <R::Hook as HookPoint>::Kind::run(dispatcher.clone(), request, *version);
                 Supervised::new(call, hook, Some(timeout), &dispatcher.supervision)
                     .await
                     .map(tonic::Response::into_inner)
