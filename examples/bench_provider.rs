@@ -8,7 +8,7 @@
 //! cargo run --release --example bench_provider        # 127.0.0.1:9000, or $EXHOOK_LISTEN
 //! ```
 
-use exhook_runtime::*;
+use exhook_runtime::prelude::*;
 
 #[on_client_authenticate]
 async fn auth(client: &ClientInfo) -> Decision {

@@ -24,7 +24,7 @@ use exhook_runtime::event::{
     ClientUnsubscribeRequest, MessageDroppedRequest, SessionSubscribedRequest,
     SessionTerminatedRequest, SessionUnsubscribedRequest,
 };
-use exhook_runtime::*;
+use exhook_runtime::prelude::*;
 use tracing::debug;
 
 #[on_provider_loaded]
@@ -61,7 +61,7 @@ async fn authenticate(client: &ClientInfo) -> Decision {
 }
 
 #[on_client_authorize]
-async fn authorize(client: &ClientInfo, action: event::AuthorizeAction) -> Decision {
+async fn authorize(client: &ClientInfo, action: AuthorizeAction) -> Decision {
     debug!(clientid = %client.clientid, ?action, "client.authorize");
     decide(&client.username)
 }

@@ -1,4 +1,4 @@
-use exhook_runtime::*;
+use exhook_runtime::prelude::*;
 
 #[on_client_authenticate]
 pub async fn auth(client: &ClientInfo) -> Decision {

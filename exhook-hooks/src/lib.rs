@@ -26,6 +26,8 @@
 //! assert_eq!(decisions.count(), 2);
 //! ```
 
+#![warn(missing_docs)]
+
 mod hook;
 mod set;
 mod table;

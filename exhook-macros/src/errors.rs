@@ -3,10 +3,19 @@
 use proc_macro2::TokenStream;
 
 /// Errors found so far. Converting it with [`Errors::finish`] is the only
-/// way to get rid of it, so no error is forgotten.
+/// way to get rid of it: dropping it with errors unreported panics, so no
+/// error is forgotten.
 #[derive(Default)]
 pub(crate) struct Errors {
     errors: Option<syn::Error>,
+}
+
+impl Drop for Errors {
+    fn drop(&mut self) {
+        if self.errors.is_some() && !std::thread::panicking() {
+            panic!("exhook-macros: errors were collected and never reported");
+        }
+    }
 }
 
 impl Errors {
@@ -22,8 +31,9 @@ impl Errors {
     }
 
     /// `compile_error!` invocations for every error (nothing when none).
-    pub(crate) fn finish(self) -> TokenStream {
+    pub(crate) fn finish(mut self) -> TokenStream {
         self.errors
+            .take()
             .map(|errors| errors.to_compile_error())
             .unwrap_or_default()
     }

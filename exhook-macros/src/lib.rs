@@ -4,6 +4,8 @@
 //! generated code names only `::exhook_runtime` (or the path given with
 //! `crate = "…"`).
 
+#![warn(missing_docs)]
+
 mod args;
 mod errors;
 mod expand;

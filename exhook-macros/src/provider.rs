@@ -31,7 +31,17 @@ impl Parse for ProviderInput {
 pub(crate) fn provider(input: TokenStream) -> TokenStream {
     let input: ProviderInput = match syn::parse2(input) {
         Ok(input) => input,
-        Err(error) => return error.to_compile_error(),
+        Err(error) => {
+            // An empty provider stands in, so that the code using it raises
+            // nothing more than this error.
+            let error = error.to_compile_error();
+            return quote! {
+                {
+                    #error
+                    ::exhook_runtime::__private::Provider::__new(&[])
+                }
+            };
+        }
     };
     let rt = match &input.runtime {
         Some(path) => quote!(#path),

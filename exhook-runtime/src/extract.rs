@@ -6,7 +6,7 @@ use std::future::{Future, ready};
 
 use crate::event::*;
 use crate::hooks::{HookPoint, HookRequest, Provides};
-use crate::state::{State, StateMap, StateType};
+use crate::state::{State, StateMap, StateType, StateValue};
 use crate::version::Version;
 use std::sync::Mutex;
 
@@ -339,7 +339,7 @@ impl<H: HookPoint> FromCall<'_, H> for Version {
     }
 }
 
-impl<H: HookPoint, T: Clone + Send + Sync + 'static> FromCall<'_, H> for State<T> {
+impl<H: HookPoint, T: StateValue> FromCall<'_, H> for State<T> {
     type Rejection = Rejection;
     const MESSAGE: MessageUse = MessageUse::Ignores;
 

@@ -100,6 +100,8 @@
 //!    function runs and its return value is converted to the hook's answer.
 //! 8. The kind builds EMQX's answer, which tonic encodes.
 
+#![warn(missing_docs)]
+
 mod chain;
 mod compat;
 mod deadline;
@@ -114,6 +116,7 @@ mod kind;
 mod log;
 mod metrics;
 mod outcome;
+pub mod prelude;
 pub mod proto;
 mod provider;
 mod route;

@@ -78,3 +78,15 @@ impl StateMap {
         self.values.iter().any(|(existing, _)| *existing == id)
     }
 }
+
+/// A type handlers can take as [`State<T>`]: each call gets its own clone,
+/// so it must be cheap to clone; share anything larger through an `Arc`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be taken as `State<{Self}>`: every call gets its own clone",
+    label = "`{Self}` must be `Clone + Send + Sync + 'static`",
+    note = "share it as `State<Arc<{Self}>>`, and give the server `Arc::new(value)`"
+)]
+pub trait StateValue: Clone + Send + Sync + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone + Send + Sync + 'static> StateValue for T {}

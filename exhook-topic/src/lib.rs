@@ -5,7 +5,7 @@
 //! `exhook_runtime::TopicFilter` (used at run time). It has no dependencies.
 //!
 //! * [`validate`] applies MQTT 5.0 §4.7 / §4.8 and EMQX's `emqx_topic:validate/1`.
-//! * [`matches`] is EMQX's `emqx_topic:match/2`.
+//! * [`matches()`] is EMQX's `emqx_topic:match/2`.
 //! * [`FilterIndex`] matches one topic against many filters without trying each.
 //! * [`subscription_topic`] strips `$share/<group>/`, `$queue/` and `$exclusive/`.
 //! * [`hook_policy`] says which valid filters make no sense on an ExHook hook.
@@ -18,6 +18,8 @@
 //! assert!(matches("sensors/#", "sensors"));
 //! assert!(!matches("#", "$SYS/brokers"));
 //! ```
+
+#![warn(missing_docs)]
 
 mod error;
 mod index;

@@ -40,7 +40,7 @@ pub enum FailedAction {
 
 /// One call the broker made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
+pub struct HookCall {
     /// Which provider, by the order they were added.
     pub provider: usize,
     /// Which hook.
@@ -75,7 +75,7 @@ pub struct TestBroker {
     pub(crate) request_timeout: Duration,
     pub(crate) authn_result: bool,
     pub(crate) authz_result: bool,
-    calls: Mutex<Vec<Call>>,
+    calls: Mutex<Vec<HookCall>>,
     warnings: Mutex<Vec<String>>,
     pub(crate) subscriptions: Mutex<Vec<super::client::Subscription>>,
 }
@@ -276,7 +276,7 @@ impl TestBroker {
     }
 
     /// Every call made so far, in order.
-    pub fn calls(&self) -> Vec<Call> {
+    pub fn calls(&self) -> Vec<HookCall> {
         self.calls
             .lock()
             .map(|calls| calls.clone())
@@ -322,7 +322,7 @@ impl TestBroker {
 
     pub(crate) fn record(&self, provider: usize, hook: Hook) {
         if let Ok(mut calls) = self.calls.lock() {
-            calls.push(Call { provider, hook });
+            calls.push(HookCall { provider, hook });
         }
     }
 

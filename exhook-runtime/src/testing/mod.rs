@@ -44,5 +44,10 @@ mod broker;
 mod client;
 mod link;
 
-pub use broker::{Call, FailedAction, TestBroker, TestBrokerBuilder, Transport};
+pub use broker::{FailedAction, HookCall, TestBroker, TestBrokerBuilder, Transport};
+
+/// The old name of [`HookCall`], which `exhook_runtime::Call` (what handler
+/// arguments are made from) now shares.
+#[deprecated(since = "0.2.0", note = "renamed `HookCall`")]
+pub type Call = HookCall;
 pub use client::{Access, ConnectOutcome, PublishOutcome, TestClient};
