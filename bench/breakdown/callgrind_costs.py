@@ -22,6 +22,16 @@ GROUPS = [
     ("libc syscall wrappers", r"^(__libc_)?(send|recv|write|read|epoll|sendmsg|recvmsg|writev|readv|syscall|futex|__futex|pthread_|__pthread|clock_gettime|__clock_gettime|__GI_)"),
     ("other libc/ld.so", r"^(_dl_|__|_IO|getenv|strlen|strcmp)"),
 ]
+# Parts of a call, as crates (labels of GROUPS above included); what no
+# part names is counted as "other".
+PARTS = [
+    ("HTTP/2: h2, http, hyper, hyper-util", ["h2", "http", "hyper", "hyper_util", "indexmap", "hashbrown"]),
+    ("gRPC framing and routing: tonic, axum, tower, bodies", ["tonic", "tonic_prost", "axum", "axum_core", "tower", "tower_layer", "tower_service", "http_body", "http_body_util", "matchit", "percent_encoding", "tokio_stream"]),
+    ("protobuf decode and encode: prost", ["prost"]),
+    ("tokio: scheduler, task per stream, I/O driver", ["tokio", "tokio_util", "mio", "slab", "std"]),
+    ("the provider: exhook's runtime, or the hand-written service", ["exhook_runtime", "exhook_topic", "exhook_bench", "bench_provider", "tracing", "tracing_core"]),
+    ("shared: malloc/free, memcpy, core, alloc, bytes, syscall wrappers", ["libc malloc/free", "libc memcpy/memmove/memset", "libc syscall wrappers", "other libc/ld.so", "core", "alloc", "bytes"]),
+]
 CRATE = re.compile(r"(?:^|[<&\s(,])(?:dyn\s+)?([a-z_][a-z0-9_]*)::")
 
 # Layers: (name, regex of the functions whose inclusive cost is the layer's).
@@ -144,6 +154,15 @@ def main():
     for label, cost in sorted(by_group.items(), key=lambda kv: -kv[1]):
         if cost / calls >= 50:
             print(f"| {label} | {cost / calls:,.0f} | {100 * cost / total:.1f}% |")
+    print()
+    print("| part (self cost) | instructions per call | share |")
+    print("|---|---:|---:|")
+    named = 0
+    for label, crates in PARTS:
+        cost = sum(by_group.get(c, 0) for c in crates)
+        named += cost
+        print(f"| {label} | {cost / calls:,.0f} | {100 * cost / total:.1f}% |")
+    print(f"| other | {(total - named) / calls:,.0f} | {100 * (total - named) / total:.1f}% |")
     print()
     print("| layer (inclusive) | instructions per call | share |")
     print("|---|---:|---:|")

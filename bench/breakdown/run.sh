@@ -54,7 +54,9 @@ serve() { # env, command...
   wait_listening
 }
 stop() {
-  kill -INT "$server"
+  # The provider itself: $server, or its child under perf stat, which
+  # reports when the provider exits.
+  pkill -TERM -P "$server" || kill -TERM "$server"
   wait "$server" || true
 }
 
