@@ -64,7 +64,9 @@
 //! were a topic, after `$share/<group>/`, `$queue/` or `$exclusive/` is
 //! removed: `topic = "jobs/#"` sees a subscription to `$share/g/jobs/+`.
 
+mod accept;
 mod compat;
+mod connection;
 mod deadline;
 mod dispatch;
 mod error;
@@ -72,6 +74,7 @@ pub mod event;
 mod extract;
 mod handler;
 mod hook;
+mod limits;
 mod log;
 mod metrics;
 mod outcome;
