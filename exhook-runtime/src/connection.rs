@@ -5,7 +5,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -15,12 +15,12 @@ use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
-use tokio::time::{Instant, Sleep};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Sleep;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 
-use crate::limits::{Budgets, ByteBudget, LimitedBody, Limits};
+use crate::limits::{Budgets, ByteBudget, LimitedBody, Limits, Resets};
 use crate::shutdown::ShutdownHandle;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -102,8 +102,8 @@ where
             budgets: Budgets {
                 connection: ByteBudget::new(limits.buffered_per_connection),
                 server: self.server_bytes.clone(),
+                resets: resets.clone(),
             },
-            resets: resets.clone(),
         };
         let mut builder = http2::Builder::new(TokioExecutor::new());
         builder
@@ -128,7 +128,7 @@ where
                     closing = true;
                     connection.as_mut().graceful_shutdown();
                 }
-                () = resets.exceeded.notified(), if !closing => {
+                () = resets.exceeded(), if !closing => {
                     tracing::warn!(
                         target: "exhook",
                         %peer,
@@ -146,44 +146,12 @@ where
     }
 }
 
-/// Streams the client reset before they were answered, counted per window.
-struct Resets {
-    limit: usize,
-    window: Duration,
-    counted: Mutex<(Instant, usize)>,
-    exceeded: Notify,
-}
-
-impl Resets {
-    fn new(limit: usize, window: Duration) -> Self {
-        Resets {
-            limit,
-            window,
-            counted: Mutex::new((Instant::now(), 0)),
-            exceeded: Notify::new(),
-        }
-    }
-
-    fn record(&self) {
-        let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if now.duration_since(counted.0) > self.window {
-            *counted = (now, 0);
-        }
-        counted.1 += 1;
-        if counted.1 == self.limit + 1 {
-            self.exceeded.notify_one();
-        }
-    }
-}
-
 /// The calls of one connection: each request body is bounded, and each call
 /// dropped before it was answered (the client reset its stream) counted.
 struct Calls<S> {
     service: S,
     limits: Limits,
     budgets: Budgets,
-    resets: Arc<Resets>,
 }
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for Calls<S>
@@ -202,7 +170,7 @@ where
                 .service
                 .clone()
                 .oneshot(Request::from_parts(parts, body)),
-            resets: Some(self.resets.clone()),
+            resets: Some(self.budgets.resets.clone()),
         }
     }
 }

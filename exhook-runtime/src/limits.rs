@@ -3,11 +3,12 @@
 //! exhausting memory, file descriptors or CPU.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use bytes::Bytes;
@@ -80,11 +81,52 @@ impl ByteBudget {
     }
 }
 
-/// The two budgets a request's bytes count against.
+/// The budgets a request's bytes count against, and its connection's
+/// count of client resets.
 #[derive(Debug, Clone)]
 pub(crate) struct Budgets {
     pub(crate) connection: Arc<ByteBudget>,
     pub(crate) server: Arc<ByteBudget>,
+    pub(crate) resets: Arc<Resets>,
+}
+
+/// Streams the client reset before they were answered, counted per window:
+/// a call whose body the client reset, or whose future was dropped
+/// unfinished (hyper drops it when the client resets the stream).
+#[derive(Debug)]
+pub(crate) struct Resets {
+    limit: usize,
+    window: Duration,
+    counted: Mutex<(Instant, usize)>,
+    exceeded: Notify,
+}
+
+impl Resets {
+    pub(crate) fn new(limit: usize, window: Duration) -> Self {
+        Resets {
+            limit,
+            window,
+            counted: Mutex::new((Instant::now(), 0)),
+            exceeded: Notify::new(),
+        }
+    }
+
+    /// Completes once more than the limit were counted within a window.
+    pub(crate) async fn exceeded(&self) {
+        self.exceeded.notified().await;
+    }
+
+    pub(crate) fn record(&self) {
+        let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if now.duration_since(counted.0) > self.window {
+            *counted = (now, 0);
+        }
+        counted.1 += 1;
+        if counted.1 == self.limit + 1 {
+            self.exceeded.notify_one();
+        }
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -178,7 +220,12 @@ where
                     )
                 }
             }
-            Poll::Ready(other) => return Poll::Ready(other.map(|r| r.map_err(Into::into))),
+            Poll::Ready(Some(Err(error))) => {
+                // The client reset the stream (or lost the connection).
+                this.budgets.resets.record();
+                return Poll::Ready(Some(Err(error.into())));
+            }
+            Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {
                 let deadline = *this.started + *this.limit;
                 let timer = this
@@ -215,6 +262,7 @@ mod tests {
         Budgets {
             connection: ByteBudget::new(connection),
             server: ByteBudget::new(server),
+            resets: Arc::new(Resets::new(100, Duration::from_secs(10))),
         }
     }
 
