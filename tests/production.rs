@@ -605,3 +605,52 @@ async fn each_call_has_a_span_with_hook_client_and_topic_but_no_password() {
     // `client_v3` sets the password `secret`.
     assert!(!text.contains("secret"), "{text}");
 }
+
+// ---- configuration from the environment -------------------------------------
+
+/// Marks the child run of the test below.
+const CHILD: &str = "EXHOOK_TEST_NONSENSE_ENVIRONMENT";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nonsense_in_the_environment_reaches_only_serve_and_from_env() {
+    const NAME: &str = "nonsense_in_the_environment_reaches_only_serve_and_from_env";
+    if std::env::var_os(CHILD).is_none() {
+        // This test again, in a process whose environment holds nonsense.
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture"])
+            .env(CHILD, "1")
+            .env("EXHOOK_TLS_CERT", "/nonexistent/server.pem")
+            .env("EXHOOK_TLS_KEY", "not a key")
+            .env("EXHOOK_METRICS_LISTEN", "nonsense")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "{stdout}");
+        return;
+    }
+
+    // The test kit's broker over gRPC…
+    let broker = exhook_runtime::testing::TestBroker::builder()
+        .transport(exhook_runtime::testing::Transport::Grpc(Version::V3))
+        .provider(server())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        broker.client("a").username("allow").connect().await,
+        exhook_runtime::testing::ConnectOutcome::Allowed
+    );
+    // …and `serve_on` work as in any shell.
+    let running = Running::start(server()).await;
+    assert_eq!(
+        authenticate_over(running.channel().await, "allow")
+            .await
+            .unwrap(),
+        ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
+    );
+    // The constructor that asks for the environment says what is wrong.
+    let error = Server::from_env(handlers::provider()).err().expect("an error");
+    assert!(error.to_string().contains("EXHOOK_TLS_CERT"), "{error}");
+}
