@@ -651,6 +651,8 @@ async fn nonsense_in_the_environment_reaches_only_serve_and_from_env() {
         ("STOP_AND_RETURN", Some(Value::BoolResult(true)))
     );
     // The constructor that asks for the environment says what is wrong.
-    let error = Server::from_env(handlers::provider()).err().expect("an error");
+    let error = Server::from_env(handlers::provider())
+        .err()
+        .expect("an error");
     assert!(error.to_string().contains("EXHOOK_TLS_CERT"), "{error}");
 }
