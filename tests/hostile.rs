@@ -336,7 +336,7 @@ async fn out_of_descriptors_the_server_pauses_accepting_and_recovers() {
         "ulimit -n 64 && exec \"$0\"",
         env!("CARGO_BIN_EXE_slow_provider"),
     ]);
-    let (process, lines) = Process::start(command).await;
+    let (mut process, lines) = Process::start(command).await;
     assert!(
         lines.iter().any(|l| l.contains("open files limit: 64")),
         "{lines:?}"
@@ -356,6 +356,13 @@ async fn out_of_descriptors_the_server_pauses_accepting_and_recovers() {
     eprintln!("out of descriptors: {used:?} of CPU in {window:?}");
     // An accept loop that retries at once spins a whole core.
     assert!(used < window / 2, "{used:?} of CPU in {window:?}");
+    let lines = process.new_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("cannot accept") && l.contains("open files")),
+        "{lines:?}"
+    );
 
     // The idle connections are closed at the preface timeout, and a new
     // call gets through, while the test still holds them open.

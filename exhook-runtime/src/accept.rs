@@ -60,11 +60,10 @@ impl Acceptor {
                 Err(error) => {
                     drop(permit);
                     if pause == FIRST_PAUSE {
-                        tracing::warn!(
-                            target: "exhook",
+                        crate::log::warn(format_args!(
                             "{} listener cannot accept: {error}; retrying with pauses of up to {MAX_PAUSE:?}",
                             self.what
-                        );
+                        ));
                     }
                     tokio::select! {
                         () = stop.requested() => return None,

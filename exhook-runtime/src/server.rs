@@ -454,11 +454,10 @@ impl Server {
     ) -> Result<(), Error> {
         self.check()?;
         if self.limits.max_concurrent_streams < SAFE_STREAMS {
-            tracing::warn!(
-                target: "exhook",
+            crate::log::warn(format_args!(
                 "max_concurrent_streams({}) is below {SAFE_STREAMS}: EMQX's client does not wait for a free stream, so calls above the limit fail; use concurrency_limit to make calls wait",
                 self.limits.max_concurrent_streams
-            );
+            ));
         }
         #[cfg(feature = "tls")]
         let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;

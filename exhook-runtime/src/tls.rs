@@ -20,6 +20,7 @@ use crate::error::Error;
 /// # Ok::<(), exhook_runtime::Error>(())
 /// ```
 #[derive(Clone)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub struct TlsConfig {
     pub(crate) cert: Vec<u8>,
     pub(crate) key: Vec<u8>,
