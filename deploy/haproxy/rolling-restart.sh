@@ -2,7 +2,8 @@
 # Three replicas of a provider behind HAProxy (haproxy.cfg beside this
 # script), each restarted in turn with SIGTERM under a steady load sent as
 # EMQX sends it; fails unless every call is answered, and answered right.
-# Installs HAProxy from Debian's packages when it is missing.
+# Installs HAProxy from Debian's packages when it is missing. (`--workspace`
+# keeps the features CI built with, so nothing is compiled again.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,4 +16,4 @@ if ! command -v haproxy >/dev/null; then
 fi
 
 EXHOOK_TEST_HAPROXY="$(command -v haproxy)" \
-  cargo test -p exhook-tests --test replicas -- --include-ignored --nocapture
+  cargo test --workspace --test replicas -- --include-ignored --nocapture
