@@ -102,8 +102,10 @@
 
 #![warn(missing_docs)]
 
+mod accept;
 mod chain;
 mod compat;
+mod connection;
 mod deadline;
 mod dispatch;
 mod error;
@@ -113,6 +115,7 @@ mod handler;
 mod hook;
 pub mod hooks;
 mod kind;
+mod limits;
 mod log;
 mod metrics;
 mod outcome;

@@ -12,3 +12,12 @@ pub(crate) fn announce(line: Arguments<'_>) {
         eprintln!("exhook: {line}");
     }
 }
+
+/// Reports a problem with the server's settings or resources, the same way.
+pub(crate) fn warn(line: Arguments<'_>) {
+    if tracing::dispatcher::has_been_set() {
+        tracing::warn!(target: "exhook", "{line}");
+    } else {
+        eprintln!("exhook: warning: {line}");
+    }
+}

@@ -1,8 +1,26 @@
-//! Call metrics, kept in atomics and rendered in Prometheus' text format.
+//! Call metrics, kept in atomics and encoded in the OpenMetrics text format
+//! by `prometheus-client`.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::text;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+use crate::accept::Acceptor;
+use crate::shutdown::ShutdownHandle;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 
 use crate::hook::Hook;
 use crate::proto::v3::{EmptySuccess, LoadedResponse, ValuedResponse, valued_response};
@@ -79,7 +97,7 @@ impl Classify for ValuedResponse {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Histogram {
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
@@ -87,6 +105,7 @@ struct Histogram {
 }
 
 /// Counters of one server.
+#[derive(Debug)]
 pub(crate) struct Metrics {
     calls: [[AtomicU64; 3]; Hook::COUNT],
     outcomes: [[AtomicU64; OUTCOMES.len()]; Hook::COUNT],
@@ -129,113 +148,134 @@ impl Metrics {
     pub(crate) fn panicked(&self) {
         self.panics.fetch_add(1, Relaxed);
     }
+}
 
-    /// Everything, in Prometheus' text exposition format.
-    pub(crate) fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str(
-            "# HELP exhook_calls_total Hook calls received, by hook point and protocol version.\n",
-        );
-        out.push_str("# TYPE exhook_calls_total counter\n");
+/// The hand-off to `prometheus-client`: counters stay in the atomics above,
+/// which the calls touch without a lock or a label lookup (a `Family` would
+/// hash its labels on every call), and are encoded from them at each scrape.
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            "exhook_calls",
+            "Hook calls received, by hook point and protocol version.",
+            None,
+            MetricType::Counter,
+        )?;
         for hook in Hook::ALL {
             for version in Version::ALL {
                 let n = self.calls[hook.index()][version as usize].load(Relaxed);
                 if n > 0 {
-                    let _ = writeln!(
-                        out,
-                        "exhook_calls_total{{hook=\"{hook}\",version=\"{version}\"}} {n}"
-                    );
+                    let labels = [("hook", hook.to_string()), ("version", version.to_string())];
+                    family
+                        .encode_family(&labels)?
+                        .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
                 }
             }
         }
-        out.push_str(
-            "# HELP exhook_outcomes_total Hook calls answered, by hook point and outcome.\n",
-        );
-        out.push_str("# TYPE exhook_outcomes_total counter\n");
+        let mut family = encoder.encode_descriptor(
+            "exhook_outcomes",
+            "Hook calls answered, by hook point and outcome.",
+            None,
+            MetricType::Counter,
+        )?;
         for hook in Hook::ALL {
             for (name, outcome) in OUTCOMES {
                 let n = self.outcomes[hook.index()][outcome as usize].load(Relaxed);
                 if n > 0 {
-                    let _ = writeln!(
-                        out,
-                        "exhook_outcomes_total{{hook=\"{hook}\",outcome=\"{name}\"}} {n}"
-                    );
+                    let labels = [("hook", hook.to_string()), ("outcome", name.to_owned())];
+                    family
+                        .encode_family(&labels)?
+                        .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
                 }
             }
         }
-        out.push_str(
-            "# HELP exhook_call_duration_seconds Time from request to answer, by hook point.\n",
-        );
-        out.push_str("# TYPE exhook_call_duration_seconds histogram\n");
+        let mut family = encoder.encode_descriptor(
+            "exhook_call_duration_seconds",
+            "Time from request to answer, by hook point.",
+            None,
+            MetricType::Histogram,
+        )?;
         for hook in Hook::ALL {
             let histogram = &self.latency[hook.index()];
             let count = histogram.count.load(Relaxed);
             if count == 0 {
                 continue;
             }
-            let mut cumulative = 0;
-            for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
-                cumulative += bucket.load(Relaxed);
-                let _ = writeln!(
-                    out,
-                    "exhook_call_duration_seconds_bucket{{hook=\"{hook}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "exhook_call_duration_seconds_bucket{{hook=\"{hook}\",le=\"+Inf\"}} {count}"
-            );
+            // Counts per bucket; the encoder sums them up.
+            let mut buckets: Vec<(f64, u64)> = BUCKETS
+                .iter()
+                .zip(&histogram.buckets)
+                .map(|(bound, bucket)| (*bound, bucket.load(Relaxed)))
+                .collect();
+            let counted: u64 = buckets.iter().map(|(_, n)| n).sum();
+            buckets.push((f64::INFINITY, count.saturating_sub(counted)));
             let sum = histogram.sum_nanos.load(Relaxed) as f64 / 1e9;
-            let _ = writeln!(
-                out,
-                "exhook_call_duration_seconds_sum{{hook=\"{hook}\"}} {sum}"
-            );
-            let _ = writeln!(
-                out,
-                "exhook_call_duration_seconds_count{{hook=\"{hook}\"}} {count}"
-            );
+            family
+                .encode_family(&[("hook", hook.to_string())])?
+                .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
         }
-        out.push_str("# HELP exhook_in_flight Hook calls being handled now.\n");
-        out.push_str("# TYPE exhook_in_flight gauge\n");
-        let _ = writeln!(out, "exhook_in_flight {}", self.in_flight.load(Relaxed));
-        out.push_str("# HELP exhook_handler_panics_total Handler panics, each failing its call with INTERNAL.\n");
-        out.push_str("# TYPE exhook_handler_panics_total counter\n");
-        let _ = writeln!(
-            out,
-            "exhook_handler_panics_total {}",
-            self.panics.load(Relaxed)
-        );
-        out
+        let in_flight = ConstGauge::new(self.in_flight.load(Relaxed));
+        in_flight.encode(encoder.encode_descriptor(
+            "exhook_in_flight",
+            "Hook calls being handled now.",
+            None,
+            in_flight.metric_type(),
+        )?)?;
+        let panics = ConstCounter::new(self.panics.load(Relaxed));
+        panics.encode(encoder.encode_descriptor(
+            "exhook_handler_panics",
+            "Handler panics, each failing its call with INTERNAL.",
+            None,
+            panics.metric_type(),
+        )?)?;
+        Ok(())
     }
 }
 
-/// Serves `GET /metrics` on `listener` until the process ends.
-pub(crate) async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Metrics>) {
-    use hyper::service::service_fn;
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let metrics = metrics.clone();
+/// At most this many scrapes at once; Prometheus makes one at a time.
+const MAX_CONNECTIONS: usize = 64;
+/// A scraper must send its request headers within this time…
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// …and the whole exchange take no longer than this.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `GET /metrics` on `listener` until `stop` is requested. Each
+/// connection serves one request, within [`CONNECTION_TIMEOUT`].
+pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>, stop: ShutdownHandle) {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(metrics));
+    let registry = Arc::new(registry);
+    let acceptor = Acceptor::new(listener, MAX_CONNECTIONS, "metrics");
+    while let Some((stream, _, slot)) = acceptor.next(&stop).await {
+        let registry = registry.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                let metrics = metrics.clone();
-                async move {
-                    let (status, body) = if request.uri().path() == "/metrics" {
-                        (http::StatusCode::OK, metrics.render())
-                    } else {
-                        (http::StatusCode::NOT_FOUND, "see /metrics\n".to_owned())
-                    };
-                    http::Response::builder()
-                        .status(status)
-                        .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-                        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-                }
+                std::future::ready(respond(request.uri().path(), &registry))
             });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
         });
     }
+}
+
+fn respond(path: &str, registry: &Registry) -> Result<http::Response<Full<Bytes>>, http::Error> {
+    let mut body = String::new();
+    let status = if path == "/metrics" && text::encode(&mut body, registry).is_ok() {
+        http::StatusCode::OK
+    } else {
+        body = "see /metrics\n".to_owned();
+        http::StatusCode::NOT_FOUND
+    };
+    http::Response::builder()
+        .status(status)
+        .header(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+        .body(Full::new(Bytes::from(body)))
 }

@@ -6,11 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 
+use crate::accept::{Acceptor, raise_fd_limit};
+use crate::connection::Connections;
 use crate::deadline::{OnTimeout, TimeoutAnswers};
 use crate::dispatch::Dispatcher;
 use crate::error::Error;
 use crate::hook::{Hook, HookSet};
+use crate::limits::{ByteBudget, Limits};
 use crate::log::announce;
 use crate::metrics::{self, Metrics};
 use crate::provider::Provider;
@@ -46,7 +50,8 @@ pub const DEFAULT_DRAIN: Duration = Duration::from_secs(3);
 /// }
 /// ```
 ///
-/// Settings left unset in code come from the environment:
+/// [`serve`](Self::serve) and [`from_env`](Self::from_env), and nothing
+/// else, read these environment variables for settings left unset in code:
 ///
 /// | variable | meaning |
 /// |---|---|
@@ -54,6 +59,23 @@ pub const DEFAULT_DRAIN: Duration = Duration::from_secs(3);
 /// | `EXHOOK_TLS_CERT`, `EXHOOK_TLS_KEY` | server certificate chain and key (PEM file paths or PEM text): serve TLS |
 /// | `EXHOOK_TLS_CLIENT_CA` | require client certificates signed by this CA (mutual TLS) |
 /// | `EXHOOK_METRICS_LISTEN` | `host:port` for Prometheus metrics at `/metrics` |
+///
+/// # Bounds
+///
+/// A provider sits in the login path of every MQTT client, so no peer may
+/// take its memory, file descriptors or CPU. Every bound below is on by
+/// default, set well above what a healthy EMQX cluster uses, and can be
+/// changed: [`max_connections`](Self::max_connections),
+/// [`max_concurrent_streams`](Self::max_concurrent_streams),
+/// [`request_buffer_limits`](Self::request_buffer_limits),
+/// [`request_body_timeout`](Self::request_body_timeout),
+/// [`http2_preface_timeout`](Self::http2_preface_timeout),
+/// [`tls_handshake_timeout`](Self::tls_handshake_timeout),
+/// [`http2_keepalive`](Self::http2_keepalive) and
+/// [`max_client_resets`](Self::max_client_resets). At start the server
+/// also raises its soft limit on open files to the hard limit, and logs
+/// both; when descriptors run out anyway, it pauses accepting (up to 1 s)
+/// instead of spinning, until closed connections free some.
 pub struct Server {
     provider: Provider,
     state: StateMap,
@@ -67,7 +89,7 @@ pub struct Server {
     on_timeout: TimeoutAnswers,
     max_request_bytes: Option<usize>,
     concurrency_limit: Option<usize>,
-    max_concurrent_streams: Option<u32>,
+    limits: Limits,
     compact_publish_answers: bool,
     unlisted: Option<&'static str>,
 }
@@ -88,10 +110,43 @@ impl Server {
             on_timeout: TimeoutAnswers::default(),
             max_request_bytes: None,
             concurrency_limit: None,
-            max_concurrent_streams: None,
+            limits: Limits::default(),
             compact_publish_answers: false,
             unlisted: None,
         }
+    }
+
+    /// A server for `provider`, configured by the environment variables
+    /// in the table above where they are set.
+    ///
+    /// ```no_run
+    /// use exhook_runtime::{on_session_created, provider, Server};
+    ///
+    /// #[on_session_created]
+    /// async fn created() {}
+    ///
+    /// # async fn run() -> Result<(), exhook_runtime::Error> {
+    /// // EXHOOK_LISTEN=0.0.0.0:9000 EXHOOK_METRICS_LISTEN=0.0.0.0:9100 ./provider
+    /// Server::from_env(provider![created])?.serve().await
+    /// # }
+    /// ```
+    pub fn from_env(provider: Provider) -> Result<Self, Error> {
+        Server::new(provider).with_env()
+    }
+
+    /// Fills the settings left unset in code from the environment.
+    fn with_env(mut self) -> Result<Self, Error> {
+        if self.listen.is_none() {
+            self.listen = checked_address(env("EXHOOK_LISTEN"), None, "EXHOOK_LISTEN")?;
+        }
+        if self.tls.is_none() {
+            self.tls = TlsConfig::from_env()?;
+        }
+        if self.metrics_listen.is_none() && self.metrics_listener.is_none() {
+            self.metrics_listen =
+                checked_address(env("EXHOOK_METRICS_LISTEN"), None, "EXHOOK_METRICS_LISTEN")?;
+        }
+        Ok(self)
     }
 
     /// Gives handlers that take [`State<T>`](crate::State) this value. Each
@@ -143,7 +198,7 @@ impl Server {
     }
 
     /// Listens on `address` (`host:port`) instead of `EXHOOK_LISTEN` or
-    /// [`DEFAULT_LISTEN`].
+    /// [`DEFAULT_LISTEN`]. The address is checked when the server starts.
     pub fn listen(mut self, address: impl Into<String>) -> Self {
         self.listen = Some(address.into());
         self
@@ -205,17 +260,101 @@ impl Server {
     }
 
     /// At most `limit` calls run at once across all connections; further
-    /// calls wait for a free slot (back-pressure) rather than queueing
-    /// without bound.
+    /// calls wait for a free slot (back-pressure) rather than being refused.
+    /// Off by default. This, not
+    /// [`max_concurrent_streams`](Self::max_concurrent_streams), is how to
+    /// bound the work in progress: EMQX's client waits for the answer as
+    /// long as its `request_timeout` allows.
     pub fn concurrency_limit(mut self, limit: usize) -> Self {
         self.concurrency_limit = Some(limit);
         self
     }
 
-    /// The HTTP/2 limit on concurrent calls per connection, which EMQX's
-    /// client honours by waiting.
+    /// The HTTP/2 limit on concurrent calls per connection
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`), 4096 unless set: a cap for
+    /// stalled or hostile peers, far above the ~1,500 streams EMQX was seen
+    /// to open on one connection in a burst (its pool has 8 connections).
+    ///
+    /// This is not a way to make EMQX wait. EMQX 5's client (gun 2.1.0)
+    /// ignores the setting and opens streams anyway; the server refuses the
+    /// streams above it (`REFUSED_STREAM`), and EMQX fails those calls and
+    /// applies its `failed_action`. EMQX 4.4's client (cowlib 2.8.0) may even
+    /// lose the whole connection over such a reset. To bound the work in
+    /// progress, use [`concurrency_limit`](Self::concurrency_limit), which
+    /// makes calls wait; the server warns at start when this limit is set
+    /// below 2048.
     pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
-        self.max_concurrent_streams = Some(streams);
+        self.limits.max_concurrent_streams = streams.max(1);
+        self
+    }
+
+    /// At most `connections` connections open at once, 4096 unless set
+    /// (EMQX opens `pool_size`, 8 by default, per node). At the cap, new
+    /// connections wait in the listener's backlog until one closes.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections.max(1);
+        self
+    }
+
+    /// How many bytes of requests not yet fully received the server holds,
+    /// per connection and in all, 16 MiB and 64 MiB unless set. A request
+    /// whose bytes would pass either bound fails with `RESOURCE_EXHAUSTED`.
+    /// EMQX's requests are small and arrive whole, so only peers that send
+    /// many large bodies slowly meet these bounds; keep `per_connection` at
+    /// least [`max_request_size`](Self::max_request_size).
+    pub fn request_buffer_limits(mut self, per_connection: usize, per_server: usize) -> Self {
+        self.limits.buffered_per_connection = per_connection;
+        self.limits.buffered_per_server = per_server;
+        self
+    }
+
+    /// How long a request's body may take to arrive, 10 s unless set; a
+    /// request with a shorter `grpc-timeout` (EMQX always sends its
+    /// `request_timeout`) gets that instead. When it passes, the call fails
+    /// with `DEADLINE_EXCEEDED` and its stream is reset: without it, a
+    /// client that sends headers and never the whole body would hold the
+    /// stream forever.
+    pub fn request_body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.request_body_timeout = timeout;
+        self
+    }
+
+    /// How long a new connection (after its TLS handshake) may take to send
+    /// the HTTP/2 connection preface and its first SETTINGS frame, 10 s
+    /// unless set. Every HTTP/2 client sends both at once; a connection that
+    /// does not is closed, so silent peers cannot hold descriptors.
+    pub fn http2_preface_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.preface_timeout = timeout;
+        self
+    }
+
+    /// How long a TLS handshake may take, 10 s unless set; a connection
+    /// that has not finished it by then is closed.
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// HTTP/2 keepalive: after `interval` without a frame from the client
+    /// the server sends a PING, and closes the connection if no answer
+    /// comes within `timeout`. 60 s and 20 s unless set, so a dead peer is
+    /// found within 80 s. EMQX answers PINGs (and sends its own every 60 s),
+    /// so its idle connections stay open. `None` turns the PINGs off.
+    pub fn http2_keepalive(mut self, interval: Option<Duration>, timeout: Duration) -> Self {
+        self.limits.keepalive_interval = interval;
+        self.limits.keepalive_timeout = timeout;
+        self
+    }
+
+    /// A connection on which the client resets more than `resets` streams
+    /// before they are answered, within `window`, gets GOAWAY and is closed:
+    /// 1000 per 10 s unless set. This bounds a paced "Rapid Reset" flood,
+    /// whose streams each cost the server work. EMQX resets a call only when
+    /// it gives up on it at its `request_timeout`, and the server answers
+    /// every call before that deadline, so EMQX stays far below the budget.
+    pub fn max_client_resets(mut self, resets: usize, window: Duration) -> Self {
+        self.limits.client_resets = resets;
+        self.limits.client_reset_window = window;
         self
     }
 
@@ -277,18 +416,23 @@ impl Server {
     /// Listens on the configured address and serves until SIGTERM, Ctrl-C
     /// or [`ShutdownHandle::shutdown`], then drains and returns `Ok(())`.
     ///
-    /// The address is, in order: [`listen`](Self::listen), the
-    /// `EXHOOK_LISTEN` environment variable, `127.0.0.1:9000`.
+    /// Settings left unset in code are read from the environment variables
+    /// in the [table above](Self): the address is, in order,
+    /// [`listen`](Self::listen), `EXHOOK_LISTEN`, `127.0.0.1:9000`. No other
+    /// way of starting a server reads the environment, except
+    /// [`from_env`](Self::from_env).
     pub async fn serve(self) -> Result<(), Error> {
-        self.serve_with_shutdown(os_signal()).await
+        self.with_env()?.serve_with_shutdown(os_signal()).await
     }
 
-    /// Like [`serve`](Self::serve), also stopping when `signal` completes.
+    /// Serves on [`listen`](Self::listen) (or `127.0.0.1:9000`) until
+    /// `signal` completes or [`ShutdownHandle::shutdown`] is called. Unlike
+    /// [`serve`](Self::serve), it reads no environment variable.
     pub async fn serve_with_shutdown(
         self,
         signal: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
-        let address = checked_address(self.listen.clone(), "EXHOOK_LISTEN", Some(DEFAULT_LISTEN))?
+        let address = checked_address(self.listen.clone(), Some(DEFAULT_LISTEN), "Server::listen")?
             .expect("a default address");
         let listener = TcpListener::bind(&address)
             .await
@@ -298,53 +442,66 @@ impl Server {
 
     /// Serves on a listener you bound yourself (for example on port 0 in
     /// tests), stopping when `signal` completes or on
-    /// [`ShutdownHandle::shutdown`].
+    /// [`ShutdownHandle::shutdown`]. It reads no environment variable.
+    ///
+    /// On shutdown, health turns `NOT_SERVING` and the port closes, then
+    /// every connection gets GOAWAY and the calls in flight get the drain
+    /// time to finish.
     pub async fn serve_on(
         mut self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
         self.check()?;
-        let tls = match self.tls.clone() {
-            Some(tls) => Some(tls),
-            None => TlsConfig::from_env()?,
-        };
-        let metrics = self.start_metrics().await?;
+        if self.limits.max_concurrent_streams < SAFE_STREAMS {
+            crate::log::warn(format_args!(
+                "max_concurrent_streams({}) is below {SAFE_STREAMS}: EMQX's client does not wait for a free stream, so calls above the limit fail; use concurrency_limit to make calls wait",
+                self.limits.max_concurrent_streams
+            ));
+        }
+        #[cfg(feature = "tls")]
+        let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
+        #[cfg(not(feature = "tls"))]
+        if self.tls.is_some() {
+            return Err(Error::Tls(
+                "TLS is configured, but exhook-runtime was built without its `tls` feature"
+                    .to_owned(),
+            ));
+        }
+        raise_fd_limit();
+        let metrics_listener = self.metrics_listener().await?;
+        let metrics = metrics_listener
+            .as_ref()
+            .map(|_| Arc::new(Metrics::default()));
         let local = listener.local_addr().ok();
         let hooks = self.provider.hooks();
-        let dispatcher = Arc::new(self.take_dispatcher(metrics));
+        let dispatcher = Arc::new(self.take_dispatcher(metrics.clone()));
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        for version in Version::ALL {
-            health
-                .set_service_status(version.service_name(), tonic_health::ServingStatus::Serving)
-                .await;
-        }
-        health
-            .set_service_status("", tonic_health::ServingStatus::Serving)
-            .await;
-
-        let mut builder =
-            tonic::transport::Server::builder().max_concurrent_streams(self.max_concurrent_streams);
-        if let Some(tls) = &tls {
-            builder = tls_builder(builder, tls)?;
-        }
-        // Only a configured limit costs anything per call.
-        let limit = tower::util::option_layer(
-            self.concurrency_limit
-                .map(tower::limit::GlobalConcurrencyLimitLayer::new),
-        );
-        let router = builder
-            .layer(limit)
-            .add_service(health_service)
+        set_health(&health, tonic_health::ServingStatus::Serving).await;
+        let routes = tonic::service::Routes::new(health_service)
             .add_service(HookService::<V1>::new(dispatcher.clone()))
             .add_service(HookService::<V2>::new(dispatcher.clone()))
-            .add_service(HookService::<V3>::new(dispatcher));
+            .add_service(HookService::<V3>::new(dispatcher))
+            .prepare();
+        // Only a configured limit costs anything per call.
+        let limit = self
+            .concurrency_limit
+            .map(tower::limit::GlobalConcurrencyLimitLayer::new);
+        let service = tower::ServiceBuilder::new()
+            .option_layer(limit)
+            .service(routes);
 
+        if let Some(listener) = &metrics_listener {
+            let address = listener
+                .local_addr()
+                .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+            announce(format_args!("metrics on http://{address}/metrics"));
+        }
         announce(format_args!(
             "serving emqx.exhook v1, v2 and v3 on {}{}; hooks: {}",
             local.map_or_else(|| "?".to_owned(), |a: SocketAddr| a.to_string()),
-            match &tls {
+            match &self.tls {
                 Some(tls) if tls.client_ca.is_some() => " with mutual TLS",
                 Some(_) => " with TLS",
                 None => "",
@@ -356,48 +513,51 @@ impl Server {
             },
         ));
 
-        // The shutdown signal: health turns NOT_SERVING first, then tonic
-        // stops accepting and waits for calls in flight, for at most `drain`.
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-        let handle = self.shutdown.clone();
-        let stop = async move {
-            tokio::select! {
-                () = signal => {},
-                () = handle.requested() => {},
-            }
-            for version in Version::ALL {
-                health
-                    .set_service_status(
-                        version.service_name(),
-                        tonic_health::ServingStatus::NotServing,
-                    )
-                    .await;
-            }
-            health
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
-            announce(format_args!("shutting down: draining calls in flight"));
-            let _ = started_tx.send(());
-        };
-        let drain = self.drain;
-        let deadline = async move {
-            if started_rx.await.is_ok() {
-                tokio::time::sleep(drain).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        // Each call waits for its answer, so small writes must leave at
-        // once: without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold
-        // every answer for about 40 ms.
-        let incoming = tonic::transport::server::TcpIncoming::from(listener)
-            .with_nodelay(Some(true))
-            .with_keepalive(Some(Duration::from_secs(60)));
-        let serving = router.serve_with_incoming_shutdown(incoming, stop);
-        tokio::select! {
-            result = serving => result.map_err(Error::Transport)?,
-            () = deadline => announce(format_args!("drain time of {drain:?} is over; stopping with calls still in flight")),
+        // Connections and the metrics server run in this set, so that none
+        // outlives the server, even when its future is dropped.
+        let mut tasks = JoinSet::new();
+        let stop = self.shutdown.clone();
+        if let (Some(listener), Some(metrics)) = (metrics_listener, metrics) {
+            tasks.spawn(metrics::serve(listener, metrics, stop.clone()));
         }
+        // Connections get GOAWAY only once health says NOT_SERVING.
+        let goaway = ShutdownHandle::new();
+        let connections = Arc::new(Connections {
+            service,
+            limits: self.limits,
+            server_bytes: ByteBudget::new(self.limits.buffered_per_server),
+            #[cfg(feature = "tls")]
+            tls,
+            stop: goaway.clone(),
+        });
+        let acceptor = Acceptor::new(listener, self.limits.max_connections, "gRPC");
+        tokio::pin!(signal);
+        let mut signalled = false;
+        loop {
+            tokio::select! {
+                () = &mut signal, if !signalled => {
+                    signalled = true;
+                    stop.shutdown();
+                }
+                next = acceptor.next(&stop) => {
+                    let Some((stream, peer, slot)) = next else { break };
+                    let connections = connections.clone();
+                    tasks.spawn(async move { connections.serve(stream, peer, slot).await });
+                    while tasks.try_join_next().is_some() {}
+                }
+            }
+        }
+        drop(acceptor);
+        set_health(&health, tonic_health::ServingStatus::NotServing).await;
+        announce(format_args!("shutting down: draining calls in flight"));
+        goaway.shutdown();
+        let drain = self.drain;
+        let drained = async { while tasks.join_next().await.is_some() {} };
+        tokio::select! {
+            () = drained => {},
+            () = tokio::time::sleep(drain) => announce(format_args!("drain time of {drain:?} is over; stopping with calls still in flight")),
+        }
+        drop(tasks);
         announce(format_args!("stopped"));
         Ok(())
     }
@@ -456,71 +616,62 @@ impl Server {
         )
     }
 
-    async fn start_metrics(&mut self) -> Result<Option<Arc<Metrics>>, Error> {
-        let listener = match self.metrics_listener.take() {
-            Some(listener) => listener,
-            None => {
-                let configured =
-                    checked_address(self.metrics_listen.clone(), "EXHOOK_METRICS_LISTEN", None)?;
-                let Some(address) = configured else {
-                    return Ok(None);
-                };
-                TcpListener::bind(&address)
-                    .await
-                    .map_err(|source| Error::Bind { address, source })?
-            }
+    /// The metrics listener given, or bound at the configured address.
+    async fn metrics_listener(&mut self) -> Result<Option<TcpListener>, Error> {
+        if let Some(listener) = self.metrics_listener.take() {
+            return Ok(Some(listener));
+        }
+        let Some(address) = checked_address(self.metrics_listen.clone(), None, "Server::metrics")?
+        else {
+            return Ok(None);
         };
-        let address = listener
-            .local_addr()
-            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
-        let metrics = Arc::new(Metrics::default());
-        announce(format_args!("metrics on http://{address}/metrics"));
-        tokio::spawn(metrics::serve(listener, metrics.clone()));
-        Ok(Some(metrics))
+        TcpListener::bind(&address)
+            .await
+            .map(Some)
+            .map_err(|source| Error::Bind { address, source })
     }
 }
 
-#[cfg(feature = "tls")]
-fn tls_builder<L>(
-    builder: tonic::transport::Server<L>,
-    tls: &TlsConfig,
-) -> Result<tonic::transport::Server<L>, Error> {
-    builder
-        .tls_config(tls.to_tonic())
-        .map_err(|error| Error::Tls(error.to_string()))
+/// Below this, [`Server::max_concurrent_streams`] fails EMQX's bursts.
+const SAFE_STREAMS: u32 = 2048;
+
+/// Sets every service's health, the protocol versions' and the server's.
+async fn set_health(
+    health: &tonic_health::server::HealthReporter,
+    status: tonic_health::ServingStatus,
+) {
+    for version in Version::ALL {
+        health
+            .set_service_status(version.service_name(), status)
+            .await;
+    }
+    health.set_service_status("", status).await;
 }
 
-#[cfg(not(feature = "tls"))]
-fn tls_builder<L>(
-    _: tonic::transport::Server<L>,
-    _: &TlsConfig,
-) -> Result<tonic::transport::Server<L>, Error> {
-    Err(Error::Tls(
-        "TLS is configured, but exhook-runtime was built without its `tls` feature".to_owned(),
-    ))
+/// The value of environment variable `name`, when set and not blank.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
 }
 
-/// The address given in code, else in `variable`, else `default`, checked
-/// to be `host:port`.
+/// `value`, else `default`, checked to be `host:port`; `source` says where
+/// the value came from.
 fn checked_address(
-    given: Option<String>,
-    variable: &str,
+    value: Option<String>,
     default: Option<&str>,
+    source: &str,
 ) -> Result<Option<String>, Error> {
-    let value = match (given, std::env::var(variable)) {
-        (Some(address), _) => address,
-        (None, Ok(address)) if !address.trim().is_empty() => address.trim().to_owned(),
-        _ => match default {
-            Some(default) => default.to_owned(),
-            None => return Ok(None),
-        },
+    let Some(value) = value.or_else(|| default.map(str::to_owned)) else {
+        return Ok(None);
     };
     match value.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(Some(value)),
         _ => Err(Error::ListenAddress {
             value,
             reason: format!(
-                "expected host:port, such as 127.0.0.1:9000 or [::]:9000 (from code or {variable})"
+                "expected host:port, such as 127.0.0.1:9000 or [::]:9000 (from {source})"
             ),
         }),
     }

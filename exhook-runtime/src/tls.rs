@@ -20,6 +20,7 @@ use crate::error::Error;
 /// # Ok::<(), exhook_runtime::Error>(())
 /// ```
 #[derive(Clone)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub struct TlsConfig {
     pub(crate) cert: Vec<u8>,
     pub(crate) key: Vec<u8>,
@@ -84,16 +85,52 @@ impl TlsConfig {
         }
     }
 
+    /// A rustls acceptor (ring) offering HTTP/2 by ALPN, as EMQX asks for.
     #[cfg(feature = "tls")]
-    pub(crate) fn to_tonic(&self) -> tonic::transport::ServerTlsConfig {
-        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
-        let config = ServerTlsConfig::new().identity(Identity::from_pem(&self.cert, &self.key));
-        match &self.client_ca {
-            Some(ca) => config
-                .client_ca_root(Certificate::from_pem(ca))
-                .client_auth_optional(false),
-            None => config,
+    pub(crate) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor, Error> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        use std::sync::Arc;
+        use tokio_rustls::rustls;
+
+        let tls =
+            |what: &str, error: &dyn std::fmt::Display| Error::Tls(format!("{what}: {error}"));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let certs = CertificateDer::pem_slice_iter(&self.cert)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| tls("server certificate", &e))?;
+        if certs.is_empty() {
+            return Err(Error::Tls(
+                "server certificate: no PEM certificate found".to_owned(),
+            ));
         }
+        let key = PrivateKeyDer::from_pem_slice(&self.key).map_err(|e| tls("server key", &e))?;
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls("protocol versions", &e))?;
+        let builder = match &self.client_ca {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(ca) {
+                    roots
+                        .add(cert.map_err(|e| tls("client CA", &e))?)
+                        .map_err(|e| tls("client CA", &e))?;
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .map_err(|e| tls("client CA", &e))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
+            .with_single_cert(certs, key)
+            .map_err(|e| tls("server certificate and key", &e))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
     }
 }
 

@@ -140,6 +140,7 @@ pub fn valued(response: v3::ValuedResponse) -> (&'static str, Option<v3::valued_
     (kind, response.value)
 }
 pub mod process;
+pub mod raw_h2;
 pub mod tls;
 
 /// A directory under the system's temporary directory, removed when dropped.

@@ -58,6 +58,11 @@ impl Process {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
     /// The port it serves on.
     pub fn port(&self) -> u16 {
         self.port
