@@ -20,6 +20,11 @@ pub(crate) struct Args {
     /// Kubernetes health checks, which should not load the provider.
     #[arg(long)]
     health_only: bool,
+    /// With --health-only: the service to ask about, such as
+    /// emqx.exhook.v3.HookProvider (NOT_SERVING once a shutdown starts);
+    /// the server as a whole by default.
+    #[arg(long, default_value = "", requires = "health_only")]
+    service: String,
 }
 
 pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
@@ -27,8 +32,8 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
         Ok(channel) => channel,
         Err(error) => return exit::unreachable(out, &error),
     };
-    let health = load::health(&channel, "", common.timeout).await;
     if args.health_only {
+        let health = load::health(&channel, &args.service, common.timeout).await;
         let code = if health == Health::Serving {
             exit::OK
         } else {
@@ -41,6 +46,7 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
         }
         return code;
     }
+    let health = load::health(&channel, "", common.timeout).await;
     let event = Event {
         cluster_name: common.cluster_name.clone(),
         ..Event::default()
