@@ -22,7 +22,7 @@ use crate::load;
 use crate::output::Out;
 use crate::request::{self, Event};
 use crate::target::Common;
-use crate::wire;
+use crate::{h2, wire};
 
 /// Which calls to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,6 +75,10 @@ pub(crate) struct Args {
     /// calls it held up (coordinated omission).
     #[arg(long)]
     rate: Option<f64>,
+    /// The topic of published messages; by default one that the provider's
+    /// message.publish filters match (EMQX sends no other).
+    #[arg(long)]
+    topic: Option<String>,
     /// Payload bytes of each published message.
     #[arg(long, default_value_t = 256)]
     payload_size: usize,
@@ -117,6 +121,37 @@ impl Plan {
     }
 }
 
+/// How calls travel: hyper's HTTP/2 directly for `http://`, tonic's client
+/// for TLS.
+#[derive(Clone)]
+enum Link {
+    H2(h2::Connection, http::HeaderValue),
+    Tonic(Channel),
+}
+
+impl Link {
+    async fn call(
+        &mut self,
+        path: &PathAndQuery,
+        body: &Bytes,
+        timeout: Duration,
+    ) -> Result<(), tonic::Status> {
+        match self {
+            Link::H2(connection, grpc_timeout) => {
+                match tokio::time::timeout(timeout, connection.unary(path, body, grpc_timeout))
+                    .await
+                {
+                    Ok(answer) => answer,
+                    Err(_) => Err(tonic::Status::deadline_exceeded("request_timeout")),
+                }
+            }
+            Link::Tonic(channel) => wire::unary(channel, path.clone(), body.clone(), timeout)
+                .await
+                .map(drop),
+        }
+    }
+}
+
 /// What one client (worker) saw.
 struct Tally {
     latency: Histogram<u64>,
@@ -131,30 +166,53 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
     {
         return exit::usage("--rate must be a positive number of calls per second");
     }
-    let mut channels = Vec::new();
-    for _ in 0..args.connections {
-        match common.connect(&args.url).await {
-            Ok(channel) => channels.push(channel),
-            Err(error) => return exit::unreachable(out, &error),
+    let channel = match common.connect(&args.url).await {
+        Ok(channel) => channel,
+        Err(error) => return exit::unreachable(out, &error),
+    };
+    let mut links = Vec::new();
+    match authority(&args.url).filter(|_| !common.uses_tls(&args.url)) {
+        Some(authority) => {
+            for _ in 0..args.connections {
+                match h2::Connection::open(&authority).await {
+                    Ok(connection) => {
+                        links.push(Link::H2(connection, h2::grpc_timeout(common.timeout)))
+                    }
+                    Err(error) => return exit::unreachable(out, &error),
+                }
+            }
+        }
+        None => {
+            links.push(Link::Tonic(channel.clone()));
+            for _ in 1..args.connections {
+                match common.connect(&args.url).await {
+                    Ok(channel) => links.push(Link::Tonic(channel)),
+                    Err(error) => return exit::unreachable(out, &error),
+                }
+            }
         }
     }
     let base = Event {
         cluster_name: common.cluster_name.clone(),
         ..Event::default()
     };
-    let attempts =
-        load::load_any(&channels[0], common.proto.version(), &base, common.timeout).await;
+    let attempts = load::load_any(&channel, common.proto.version(), &base, common.timeout).await;
     let attempt = attempts.last().expect("at least one version is tried");
-    if let Err(status) = &attempt.answer {
-        return exit::unreachable(
-            out,
-            &format!(
+    let loaded = match &attempt.answer {
+        Ok(loaded) => loaded,
+        Err(status) => {
+            let error = format!(
                 "OnProviderLoaded on {}: {}",
                 attempt.version,
                 emqx::failure(status)
-            ),
-        );
-    }
+            );
+            return exit::unreachable(out, &error);
+        }
+    };
+    let topic = args
+        .topic
+        .clone()
+        .unwrap_or_else(|| loaded.publish_topic("bench/exhook"));
     let version = attempt.version;
     let concurrency = args.concurrency.unwrap_or(args.connections * 16);
     let duration = args.duration.or(if args.calls.is_none() {
@@ -179,7 +237,7 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
         let event = Event {
             clientid: format!("bench-{client}"),
             username: format!("bench-{client}"),
-            topic: format!("bench/{client}"),
+            topic: topic.clone(),
             payload: payload.clone(),
             ..base.clone()
         };
@@ -195,9 +253,9 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
             })
             .collect();
         // Every call of one client goes over the same connection.
-        let channel = channels[client as usize % channels.len()].clone();
+        let link = links[client as usize % links.len()].clone();
         workers.push(tokio::spawn(worker(
-            channel,
+            link,
             calls,
             plan.clone(),
             common.timeout,
@@ -269,7 +327,7 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
 
 /// One client: calls in turn until the plan says stop.
 async fn worker(
-    channel: Channel,
+    mut link: Link,
     calls: Vec<(PathAndQuery, Bytes)>,
     plan: Arc<Plan>,
     timeout: Duration,
@@ -286,7 +344,7 @@ async fn worker(
         let (path, body) = &calls[turn % calls.len()];
         turn += 1;
         let began = due.unwrap_or_else(Instant::now);
-        match wire::unary(&channel, path.clone(), body.clone(), timeout).await {
+        match link.call(path, body, timeout).await {
             Ok(_) => {
                 let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 let _ = tally.latency.record(nanos.max(1));
@@ -302,6 +360,14 @@ async fn worker(
         plan.done.fetch_add(1, Relaxed);
     }
     tally
+}
+
+/// `host:port` of an `http://` URL.
+fn authority(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    (uri.scheme_str() == Some("http"))
+        .then(|| uri.authority().map(ToString::to_string))
+        .flatten()
 }
 
 /// A progress bar on standard error, updated ten times a second.

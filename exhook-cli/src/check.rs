@@ -107,17 +107,6 @@ impl Run<'_> {
     }
 }
 
-/// A topic that `filter` matches: `+` becomes a level, `#` goes.
-fn topic_for(filter: &str) -> Option<String> {
-    let levels: Vec<&str> = filter
-        .split('/')
-        .filter(|level| *level != "#")
-        .map(|level| if level == "+" { "exhook" } else { level })
-        .collect();
-    let topic = levels.join("/");
-    (!topic.is_empty() && !topic.starts_with('$')).then_some(topic)
-}
-
 pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
     let channel = match common.connect(&args.url).await {
         Ok(channel) => channel,
@@ -188,21 +177,11 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
             0,
         );
     }
-    let publish_filters = loaded
-        .hooks
-        .iter()
-        .find(|(h, _)| *h == Hook::MessagePublish)
-        .map(|(_, t)| t.clone())
-        .unwrap_or_default();
     let topic = args
         .topic
         .clone()
-        .or_else(|| publish_filters.iter().find_map(|f| topic_for(f)))
-        .unwrap_or_else(|| "exhook/check".to_owned());
-    let event = Event {
-        topic: topic.clone(),
-        ..base
-    };
+        .unwrap_or_else(|| loaded.publish_topic("exhook/check"));
+    let event = Event { topic, ..base };
     let mut run = Run {
         channel: &channel,
         version,
@@ -403,24 +382,5 @@ fn report(
         exit::OK
     } else {
         exit::PROBLEMS
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::topic_for;
-
-    #[test]
-    fn the_check_topic_matches_the_filter_it_comes_from() {
-        for filter in ["sensors/#", "a/+/c", "t/1", "+/x/#"] {
-            let topic = topic_for(filter).unwrap();
-            assert!(
-                exhook_runtime::TopicFilter::new(filter)
-                    .unwrap()
-                    .matches(&topic),
-                "{filter} {topic}"
-            );
-        }
-        assert_eq!(topic_for("#"), None);
     }
 }

@@ -183,6 +183,16 @@ impl Loaded {
         }
     }
 
+    /// A topic EMQX sends `message.publish` for: one the first filter
+    /// matches, or `fallback` when every topic is sent.
+    pub(crate) fn publish_topic(&self, fallback: &str) -> String {
+        self.hooks
+            .iter()
+            .find(|(hook, _)| *hook == Hook::MessagePublish)
+            .and_then(|(_, filters)| filters.iter().find_map(|f| topic_for(f)))
+            .unwrap_or_else(|| fallback.to_owned())
+    }
+
     pub(crate) fn json(&self) -> Json {
         Json::Array(
             self.hooks
@@ -191,6 +201,17 @@ impl Loaded {
                 .collect(),
         )
     }
+}
+
+/// A topic that `filter` matches: `+` becomes a level, `#` goes.
+fn topic_for(filter: &str) -> Option<String> {
+    let levels: Vec<&str> = filter
+        .split('/')
+        .filter(|level| *level != "#")
+        .map(|level| if level == "+" { "exhook" } else { level })
+        .collect();
+    let topic = levels.join("/");
+    (!topic.is_empty() && !topic.starts_with('$')).then_some(topic)
 }
 
 /// Reads the advertised hooks as an EMQX of generation `version` does.
@@ -453,47 +474,54 @@ pub(crate) fn effect(
                         why: format!("unknown_responsed_value ({what}), ignored: unchanged"),
                     }
                 }
-                Reading::Continue(answered) | Reading::Stop(answered) => {
-                    let stop = matches!(
-                        ValuedResponse::decode(answer.clone()).map(|v| v.r#type()),
-                        Ok(valued_response::ResponsedType::StopAndReturn)
-                    );
-                    let kind = if stop { "STOP_AND_RETURN" } else { "CONTINUE" };
-                    let message = assign(sent, &answered);
-                    if message
-                        .headers
-                        .get("allow_publish")
-                        .is_some_and(|v| v == "false")
-                    {
-                        Effect::Dropped {
-                            why: format!("{kind} with header allow_publish = \"false\""),
-                        }
-                    } else {
-                        if answered.topic.is_empty() && !sent.topic.is_empty() {
-                            problems.push(Problem::new(
-                                Break::PublishDropsTopic,
-                                format!(
-                                    "the answer's message has topic \"\" (sent `{}`)",
-                                    sent.topic
-                                ),
-                            ));
-                        }
-                        if answered.qos == 0 && sent.qos != 0 {
-                            problems.push(Problem::new(
-                                Break::PublishDropsQos,
-                                format!("the answer's message has qos 0 (sent {})", sent.qos),
-                            ));
-                        }
-                        Effect::Routed {
-                            message: Box::new(message),
-                            why: format!("{kind} with the answer's topic, qos and payload"),
-                        }
-                    }
+                Reading::Continue(answered) => routed(sent, &answered, "CONTINUE", &mut problems),
+                Reading::Stop(answered) => {
+                    routed(sent, &answered, "STOP_AND_RETURN", &mut problems)
                 }
             }
         }
     };
     (effect, problems)
+}
+
+/// What EMQX does with a publish answer that carries a message: drop it on
+/// `allow_publish = "false"`, else route what it reads back. An answer
+/// that lost the topic or QoS it was sent with is a break.
+fn routed(
+    sent: &v3::Message,
+    answered: &v3::Message,
+    kind: &str,
+    problems: &mut Vec<Problem>,
+) -> Effect {
+    let message = assign(sent, answered);
+    if message
+        .headers
+        .get("allow_publish")
+        .is_some_and(|v| v == "false")
+    {
+        return Effect::Dropped {
+            why: format!("{kind} with header allow_publish = \"false\""),
+        };
+    }
+    if answered.topic.is_empty() && !sent.topic.is_empty() {
+        problems.push(Problem::new(
+            Break::PublishDropsTopic,
+            format!(
+                "the answer's message has topic \"\" (sent `{}`)",
+                sent.topic
+            ),
+        ));
+    }
+    if answered.qos == 0 && sent.qos != 0 {
+        problems.push(Problem::new(
+            Break::PublishDropsQos,
+            format!("the answer's message has qos 0 (sent {})", sent.qos),
+        ));
+    }
+    Effect::Routed {
+        message: Box::new(message),
+        why: format!("{kind} with the answer's topic, qos and payload"),
+    }
 }
 
 /// The message after EMQX reads a publish answer back (`assign_to_message/2`,
@@ -722,6 +750,20 @@ mod tests {
             &sent(),
         );
         assert_eq!(problems[0].kind, Break::WrongOneof);
+    }
+
+    #[test]
+    fn the_check_topic_matches_the_filter_it_comes_from() {
+        for filter in ["sensors/#", "a/+/c", "t/1", "+/x/#"] {
+            let topic = topic_for(filter).unwrap();
+            assert!(
+                exhook_runtime::TopicFilter::new(filter)
+                    .unwrap()
+                    .matches(&topic),
+                "{filter} {topic}"
+            );
+        }
+        assert_eq!(topic_for("#"), None);
     }
 
     #[test]

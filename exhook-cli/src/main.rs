@@ -15,6 +15,7 @@ mod check;
 mod config;
 mod emqx;
 mod exit;
+mod h2;
 mod load;
 mod output;
 mod probe;
@@ -110,7 +111,7 @@ Examples:
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Out::new(cli.common.json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -437,3 +437,77 @@ async fn help_carries_examples() {
         );
     }
 }
+
+/// A CA, a server certificate for `localhost` and a client certificate,
+/// written to a fresh folder: (folder, ca, server cert, server key).
+fn pki() -> (std::path::PathBuf, String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |names: &[&str]| {
+        let key = KeyPair::generate().unwrap();
+        let params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        (
+            params.signed_by(&key, &ca).unwrap().pem(),
+            key.serialize_pem(),
+        )
+    };
+    let (server_cert, server_key) = leaf(&["localhost"]);
+    let (client_cert, client_key) = leaf(&["emqx-node-1"]);
+    let dir = std::env::temp_dir().join(format!("exhook-cli-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("client.pem"), client_cert).unwrap();
+    std::fs::write(dir.join("client.key"), client_key).unwrap();
+    (dir, ca.pem(), server_cert, server_key)
+}
+
+#[tokio::test]
+async fn probe_and_check_speak_mutual_tls() {
+    let (dir, ca, cert, key) = pki();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://localhost:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let tls = TlsConfig::from_pem(cert, key).client_ca(ca);
+    tokio::spawn(
+        Server::new(provider![auth, shout])
+            .tls(tls)
+            .serve_on(listener, std::future::pending()),
+    );
+    let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let (ca, client, client_key) = (file("ca.pem"), file("client.pem"), file("client.key"));
+    let (code, probe) = exhook_json(&[
+        "probe",
+        &url,
+        "--cacert",
+        &ca,
+        "--cert",
+        &client,
+        "--key",
+        &client_key,
+    ])
+    .await;
+    assert_eq!(code, 0, "{probe}");
+    assert_eq!(probe["hooks"].as_array().unwrap().len(), 2);
+    let (code, check) = exhook_json(&[
+        "check",
+        &url,
+        "--cacert",
+        &ca,
+        "--cert",
+        &client,
+        "--key",
+        &client_key,
+    ])
+    .await;
+    assert_eq!((code, &check["clean"]), (0, &Json::Bool(true)), "{check}");
+    // Without a client certificate the server refuses the handshake.
+    let (code, _) = exhook(&["probe", &url, "--cacert", &ca, "--timeout", "2s"], "").await;
+    assert_ne!(code, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
