@@ -376,9 +376,7 @@ impl Effect {
                 message.payload.len()
             ),
             Effect::Dropped { why } => format!("dropped, routed to no one ({why})"),
-            Effect::NotCalled => {
-                "not called: the provider did not advertise it (or not for this topic)".to_owned()
-            }
+            Effect::NotCalled => "not called: not advertised (for this topic)".to_owned(),
         }
     }
 
