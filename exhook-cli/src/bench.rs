@@ -393,10 +393,11 @@ fn progress(show: bool, plan: &Arc<Plan>, duration: Option<Duration>) -> Option<
             let errors = plan.errors.load(Relaxed);
             if plan.calls.is_some() {
                 ticker.set_position(done);
+                ticker.set_message(format!("{errors} errors"));
             } else {
                 ticker.set_position(plan.start.elapsed().as_secs());
+                ticker.set_message(format!("{done} calls, {errors} errors"));
             }
-            ticker.set_message(format!("{done} calls, {errors} errors"));
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });

@@ -209,11 +209,7 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
     let (effect, mut problems) =
         emqx::effect(hook, &outcome, args.failed_action, event.result, &sent);
     if let Err(status) = &outcome {
-        let kind = if status.code() == Code::DeadlineExceeded {
-            emqx::Break::Slow
-        } else {
-            emqx::Break::CallFailed
-        };
+        let kind = emqx::failure_kind(status, rtt, common.timeout);
         problems.push(Problem::new(
             kind,
             format!("{hook}: {}", emqx::failure(status)),

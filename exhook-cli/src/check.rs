@@ -86,11 +86,7 @@ impl Run<'_> {
         self.problems.extend(problems);
         let error = outcome.as_ref().err().map(emqx::failure);
         if let Err(status) = &outcome {
-            let kind = if status.code() == Code::DeadlineExceeded {
-                Break::Slow
-            } else {
-                Break::CallFailed
-            };
+            let kind = emqx::failure_kind(status, rtt, self.timeout);
             self.problems.push(Problem::new(
                 kind,
                 format!("{hook}: {}", emqx::failure(status)),

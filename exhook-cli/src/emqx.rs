@@ -585,6 +585,21 @@ fn failed(
     }
 }
 
+/// Which break a failed call shows: one that took (nearly) the whole
+/// request timeout was too slow, whether the client gave up or the server
+/// answered its own deadline (DEADLINE_EXCEEDED, or CANCELLED from tonic).
+pub(crate) fn failure_kind(
+    status: &Status,
+    rtt: std::time::Duration,
+    timeout: std::time::Duration,
+) -> Break {
+    if status.code() == Code::DeadlineExceeded || rtt >= timeout.mul_f64(0.9) {
+        Break::Slow
+    } else {
+        Break::CallFailed
+    }
+}
+
 /// A failure as EMQX would log it, for notification hooks too.
 pub(crate) fn failure(status: &Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
