@@ -198,7 +198,8 @@ impl Workload {
         format!("{}-{c}", self.prefix)
     }
 
-    fn message(&self, c: usize, n: usize) -> Seen {
+    /// Message `n` of client `c`.
+    pub fn message(&self, c: usize, n: usize) -> Seen {
         let client_id = self.client_id(c);
         let topic = if n % 5 == 4 {
             format!("chat/{client_id}")

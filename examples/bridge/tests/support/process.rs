@@ -103,3 +103,50 @@ impl Drop for Process {
         }
     }
 }
+
+/// Publishes `workload` to the bridge process over gRPC as EMQX does, the
+/// clients at once, each client's messages one after another, until the
+/// process stops answering; how many messages of each client it accepted.
+/// `answered` counts the accepted messages as they are.
+pub async fn publish_until_refused(
+    process: &Process,
+    workload: &super::Workload,
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<usize> {
+    use exhook_runtime::proto::v3;
+    let provider = process.v3().await;
+    let clients = (0..workload.clients).map(|c| {
+        let mut provider = provider.clone();
+        let answered = answered.clone();
+        let messages: Vec<super::Seen> =
+            (0..workload.per_client).map(|n| workload.message(c, n)).collect();
+        let total = messages.len();
+        tokio::spawn(async move {
+            for (n, seen) in messages.into_iter().enumerate() {
+                let request = v3::MessagePublishRequest {
+                    message: Some(v3::Message {
+                        node: "emqx@127.0.0.1".into(),
+                        id: format!("{c:04X}{n:08X}"),
+                        qos: 1,
+                        from: seen.client_id,
+                        topic: seen.topic,
+                        payload: seen.payload.into_bytes().into(),
+                        timestamp: 1_764_000_000_000 + n as u64,
+                        headers: Default::default(),
+                    }),
+                    ..Default::default()
+                };
+                if provider.on_message_publish(request).await.is_err() {
+                    return n;
+                }
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            total
+        })
+    });
+    let mut published = Vec::new();
+    for client in clients.collect::<Vec<_>>() {
+        published.push(client.await.unwrap());
+    }
+    published
+}
