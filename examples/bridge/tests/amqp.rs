@@ -140,7 +140,10 @@ async fn a_consumer_receives_everything_with_its_properties() {
     assert_delivered(&seen(&got), &expected);
     assert_eq!(got.len(), expected.len());
     for g in &got {
-        assert_eq!(g.routing_key, format!("{key}.{}", g.seen.topic.replace('/', ".")));
+        assert_eq!(
+            g.routing_key,
+            format!("{key}.{}", g.seen.topic.replace('/', "."))
+        );
         assert!(g.persistent);
         assert!(!g.message_id.is_empty());
     }
@@ -155,7 +158,11 @@ async fn a_broker_restart_mid_stream_loses_no_confirmed_message() {
     let broker = broker(bridge.clone(), Transport::InProcess).await;
     let workload = Workload::new(20, 250);
     let restart = async {
-        assert!(eventually(Duration::from_secs(30), || bridge.metrics().forwarded.get() >= 500).await);
+        assert!(
+            eventually(Duration::from_secs(30), || bridge.metrics().forwarded.get()
+                >= 500)
+            .await
+        );
         tokio::task::spawn_blocking(|| support::run_command("EXHOOK_TEST_AMQP_RESTART"))
             .await
             .unwrap();
@@ -185,20 +192,32 @@ async fn messages_whose_confirms_never_came_are_sent_again() {
     let client = broker.client("meter");
     client.connect().await;
     client.publish_qos("sensors/a", "first", 1).await;
-    assert!(eventually(Duration::from_secs(10), || bridge.metrics().forwarded.get() == 1).await);
+    assert!(
+        eventually(Duration::from_secs(10), || bridge.metrics().forwarded.get()
+            == 1)
+        .await
+    );
 
     // RabbitMQ gets the next messages, but its confirms do not come back.
     relay.hold_answers();
     for n in 0..10 {
         client.publish_qos("sensors/a", format!("m{n}"), 1).await;
     }
-    assert!(eventually(Duration::from_secs(10), || bridge.metrics().retried.get() >= 10).await);
+    assert!(
+        eventually(Duration::from_secs(10), || bridge.metrics().retried.get()
+            >= 10)
+        .await
+    );
     assert_eq!(bridge.metrics().forwarded.get(), 1);
     relay.cut();
     relay.restore();
     assert_eq!(forwarder.flush(Duration::from_secs(20)).await, 0);
 
-    let got: Vec<String> = drain(&queue).await.into_iter().map(|g| g.seen.payload).collect();
+    let got: Vec<String> = drain(&queue)
+        .await
+        .into_iter()
+        .map(|g| g.seen.payload)
+        .collect();
     for n in 0..10 {
         let copies = got.iter().filter(|p| **p == format!("m{n}")).count();
         // Once unconfirmed, once again after the reconnection.

@@ -84,7 +84,8 @@ async fn consume(bootstrap: String, topic: String, at_least: usize) -> Vec<Read>
             };
             let message = message.unwrap();
             idle_since = std::time::Instant::now();
-            let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+            let text =
+                |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
             let headers: Vec<(String, String)> = message
                 .headers()
                 .map(|h| {
@@ -123,7 +124,8 @@ fn seen(read: &[Read]) -> Vec<Seen> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_reads_back_exactly_what_was_published_in_each_clients_order() {
     let (cluster, topic) = cluster();
-    let (bridge, forwarder) = bridge::start(sink(&cluster, &topic), &options(10_000, WhenFull::Block));
+    let (bridge, forwarder) =
+        bridge::start(sink(&cluster, &topic), &options(10_000, WhenFull::Block));
     let broker = broker(bridge.clone(), support::GRPC).await;
     let workload = Workload::new(20, 50);
     workload.publish(&broker).await;
@@ -137,8 +139,16 @@ async fn a_consumer_reads_back_exactly_what_was_published_in_each_clients_order(
     for r in &read {
         // The key is the client id (one partition per client keeps order).
         assert_eq!(r.key, r.seen.client_id);
-        assert!(r.headers.contains(&("mqtt_qos".into(), "1".into())), "{:?}", r.headers);
-        assert!(r.headers.contains(&("site".into(), "a".into())), "{:?}", r.headers);
+        assert!(
+            r.headers.contains(&("mqtt_qos".into(), "1".into())),
+            "{:?}",
+            r.headers
+        );
+        assert!(
+            r.headers.contains(&("site".into(), "a".into())),
+            "{:?}",
+            r.headers
+        );
     }
     assert_eq!(bridge.metrics().forwarded.get(), expected.len() as u64);
 }
@@ -152,7 +162,11 @@ async fn a_broker_taken_down_mid_stream_loses_nothing() {
     let broker = broker(bridge.clone(), Transport::InProcess).await;
     let workload = Workload::new(20, 100);
     let outage = async {
-        assert!(eventually(Duration::from_secs(20), || bridge.metrics().forwarded.get() >= 100).await);
+        assert!(
+            eventually(Duration::from_secs(20), || bridge.metrics().forwarded.get()
+                >= 100)
+            .await
+        );
         cluster.broker_down(1).unwrap();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         cluster.broker_up(1).unwrap();
@@ -235,13 +249,19 @@ async fn the_process_flushes_on_sigterm_and_loses_nothing_it_accepted() {
     ])
     .await;
     assert!(
-        lines.iter().any(|l| l.contains("hooks: message.publish [\"sensors/#\"]")),
+        lines
+            .iter()
+            .any(|l| l.contains("hooks: message.publish [\"sensors/#\"]")),
         "{lines:?}"
     );
     let workload = Workload::new(20, 250);
     let answered = Arc::new(AtomicUsize::new(0));
     let terminate = async {
-        assert!(eventually(Duration::from_secs(30), || answered.load(Ordering::SeqCst) >= 1000).await);
+        assert!(
+            eventually(Duration::from_secs(30), || answered.load(Ordering::SeqCst)
+                >= 1000)
+            .await
+        );
         process.terminate();
     };
     let (published, ()) = tokio::join!(
@@ -251,7 +271,10 @@ async fn the_process_flushes_on_sigterm_and_loses_nothing_it_accepted() {
     let (status, lines) = process.wait().await;
     assert!(status.success(), "{lines:?}");
     let accepted: usize = published.iter().sum();
-    assert!(accepted >= 1000 && accepted < 5000, "SIGTERM came mid-stream: {accepted}");
+    assert!(
+        (1000..5000).contains(&accepted),
+        "SIGTERM came mid-stream: {accepted}"
+    );
 
     let expected = workload.expected_of(&published);
     let read = consume(bootstrap, topic, expected.len()).await;

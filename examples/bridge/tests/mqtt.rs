@@ -107,7 +107,9 @@ async fn messages_arrive_with_prefix_payload_and_qos() {
     let mut expected = BTreeSet::new();
     for n in 0..30u8 {
         let topic = ["sensors/hall/temp", "sensors/fire", "chat/x"][n as usize % 3];
-        client.publish_qos(topic, format!("p{n}"), u32::from(n % 3)).await;
+        client
+            .publish_qos(topic, format!("p{n}"), u32::from(n % 3))
+            .await;
         if topic != "chat/x" {
             expected.insert((format!("{prefix}{topic}"), format!("p{n}"), n % 3));
         }
@@ -134,14 +136,22 @@ async fn a_cut_connection_loses_nothing() {
     let client = broker.client("meter");
     client.connect().await;
     for n in 0..10 {
-        client.publish_qos("sensors/a", format!("before-{n}"), 1).await;
+        client
+            .publish_qos("sensors/a", format!("before-{n}"), 1)
+            .await;
     }
-    assert!(eventually(Duration::from_secs(10), || bridge.metrics().forwarded.get() == 10).await);
+    assert!(
+        eventually(Duration::from_secs(10), || bridge.metrics().forwarded.get()
+            == 10)
+        .await
+    );
 
     relay.cut();
     // Published while the other broker is unreachable: they wait.
     for n in 0..20 {
-        client.publish_qos("sensors/a", format!("during-{n}"), 1).await;
+        client
+            .publish_qos("sensors/a", format!("during-{n}"), 1)
+            .await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(bridge.metrics().depth.get(), 20);

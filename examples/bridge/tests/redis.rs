@@ -91,7 +91,11 @@ async fn a_restart_mid_stream_loses_nothing_acknowledged() {
     let broker = broker(bridge.clone(), Transport::InProcess).await;
     let workload = Workload::new(20, 250);
     let restart = async {
-        assert!(eventually(Duration::from_secs(30), || bridge.metrics().forwarded.get() >= 500).await);
+        assert!(
+            eventually(Duration::from_secs(30), || bridge.metrics().forwarded.get()
+                >= 500)
+            .await
+        );
         tokio::task::spawn_blocking(|| support::run_command("EXHOOK_TEST_REDIS_RESTART"))
             .await
             .unwrap();

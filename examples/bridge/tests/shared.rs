@@ -194,7 +194,11 @@ async fn metrics_are_served_in_prometheus_text() {
     let (bridge, forwarder) = bridge::start(probe.sink(), &options(100, WhenFull::Block, 100));
     let broker = broker(bridge.clone(), Transport::InProcess).await;
     Workload::new(1, 5).publish(&broker).await; // 4 on the filter
-    assert!(eventually(Duration::from_secs(5), || bridge.metrics().forwarded.get() == 4).await);
+    assert!(
+        eventually(Duration::from_secs(5), || bridge.metrics().forwarded.get()
+            == 4)
+        .await
+    );
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -220,7 +224,11 @@ async fn metrics_are_served_in_prometheus_text() {
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }
     // The failed batch of four counts as retried.
-    assert!(text.lines().any(|l| l == "bridge_retried_total{sink=\"test\"} 4"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "bridge_retried_total{sink=\"test\"} 4"),
+        "{text}"
+    );
     forwarder.flush(Duration::from_secs(1)).await;
 }
 
@@ -248,12 +256,20 @@ fn configuration_has_defaults_and_names_the_variable_in_errors() {
     assert_eq!(redis.stream, bridge::Template::new("mqtt:{topic}"));
 
     for (name, value, says) in [
-        ("BRIDGE_SINK", "carrier-pigeon", "BRIDGE_SINK=\"carrier-pigeon\""),
+        (
+            "BRIDGE_SINK",
+            "carrier-pigeon",
+            "BRIDGE_SINK=\"carrier-pigeon\"",
+        ),
         ("BRIDGE_BUFFER", "0", "BRIDGE_BUFFER=0"),
         ("BRIDGE_BUFFER", "many", "BRIDGE_BUFFER=\"many\""),
         ("BRIDGE_WHEN_FULL", "panic", "BRIDGE_WHEN_FULL=\"panic\""),
         ("BRIDGE_TOPICS", "a/#/b", "topic filter \"a/#/b\""),
-        ("BRIDGE_MQTT_BROKER", "nohost", "BRIDGE_MQTT_BROKER=\"nohost\""),
+        (
+            "BRIDGE_MQTT_BROKER",
+            "nohost",
+            "BRIDGE_MQTT_BROKER=\"nohost\"",
+        ),
     ] {
         let error = Config::from_env(&Env::from_pairs(&[(name, value)]))
             .err()

@@ -232,9 +232,7 @@ impl Workload {
     /// returns how many messages each client published.
     pub async fn publish_until(&self, broker: &TestBroker, stop: &AtomicBool) -> Vec<usize> {
         let clients = (0..self.clients).map(|c| async move {
-            let client = broker
-                .client(self.client_id(c))
-                .user_property("site", "a");
+            let client = broker.client(self.client_id(c)).user_property("site", "a");
             client.connect().await;
             for n in 0..self.per_client {
                 if stop.load(Ordering::SeqCst) {
@@ -264,7 +262,11 @@ impl Workload {
 pub fn assert_delivered(got: &[Seen], expected: &[Seen]) {
     let wanted: HashSet<&Seen> = expected.iter().collect();
     let strays: Vec<&Seen> = got.iter().filter(|m| !wanted.contains(m)).collect();
-    assert!(strays.is_empty(), "not published to the bridge: {:?}", &strays[..strays.len().min(5)]);
+    assert!(
+        strays.is_empty(),
+        "not published to the bridge: {:?}",
+        &strays[..strays.len().min(5)]
+    );
     let mut seen = HashSet::new();
     let mut first: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for m in got {
@@ -277,7 +279,12 @@ pub fn assert_delivered(got: &[Seen], expected: &[Seen]) {
         want.entry(&m.client_id).or_default().push(&m.payload);
     }
     let missing = expected.len() - seen.len();
-    assert_eq!(missing, 0, "{missing} of {} messages missing", expected.len());
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} messages missing",
+        expected.len()
+    );
     for (client, payloads) in &want {
         assert_eq!(first.get(client), Some(payloads), "order of {client}");
     }

@@ -118,8 +118,9 @@ pub async fn publish_until_refused(
     let clients = (0..workload.clients).map(|c| {
         let mut provider = provider.clone();
         let answered = answered.clone();
-        let messages: Vec<super::Seen> =
-            (0..workload.per_client).map(|n| workload.message(c, n)).collect();
+        let messages: Vec<super::Seen> = (0..workload.per_client)
+            .map(|n| workload.message(c, n))
+            .collect();
         let total = messages.len();
         tokio::spawn(async move {
             for (n, seen) in messages.into_iter().enumerate() {
