@@ -62,16 +62,20 @@ impl Env {
 
 /// Everything `main` needs.
 pub struct Config {
+    /// `BRIDGE_TOPICS`.
     pub topics: Vec<TopicFilter>,
+    /// The buffer's and forwarder's settings.
     pub options: Options,
     /// How long to wait, on SIGTERM, for the buffer to empty.
     pub drain: Duration,
     /// Where to serve `/metrics`, if anywhere.
     pub metrics_listen: Option<String>,
+    /// `BRIDGE_SINK` and its variables.
     pub sink: sink::Settings,
 }
 
 impl Config {
+    /// Reads every `BRIDGE_*` variable; an error names the variable at fault.
     pub fn from_env(env: &Env) -> Result<Config, String> {
         let defaults = Options::default();
         let when_full = match env.or("BRIDGE_WHEN_FULL", "block").as_str() {

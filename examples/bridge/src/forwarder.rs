@@ -23,6 +23,7 @@ pub struct Options {
     pub send_timeout: Duration,
     /// First pause before reconnecting; it doubles up to `max_backoff`.
     pub min_backoff: Duration,
+    /// The longest pause between attempts.
     pub max_backoff: Duration,
 }
 

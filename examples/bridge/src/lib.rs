@@ -39,6 +39,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod buffer;
 pub mod config;
 pub mod forwarder;

@@ -28,6 +28,7 @@ impl Counter {
         self.0.fetch_sub(n, Ordering::Relaxed);
     }
 
+    /// The current value.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
@@ -54,6 +55,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Zeroes, labelled with the sink's name.
     pub fn new(sink: &'static str) -> Metrics {
         Metrics {
             sink,

@@ -11,8 +11,11 @@ pub struct Record {
     pub id: String,
     /// The publisher's client id; messages of one client id keep their order.
     pub client_id: String,
+    /// The MQTT topic it was published on.
     pub topic: String,
+    /// The payload, as published.
     pub payload: Bytes,
+    /// 0, 1 or 2.
     pub qos: u8,
     /// When EMQX received it, milliseconds since the Unix epoch.
     pub timestamp: u64,
@@ -54,6 +57,7 @@ impl Record {
 pub struct Template(String);
 
 impl Template {
+    /// The template as written, such as `mqtt.{topic}`.
     pub fn new(template: &str) -> Template {
         Template(template.to_owned())
     }

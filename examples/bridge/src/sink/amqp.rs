@@ -22,6 +22,7 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Reads the variables above.
     pub fn from_env(env: &Env) -> Result<Settings, String> {
         Ok(Settings {
             url: env.or("BRIDGE_AMQP_URL", "amqp://127.0.0.1:5672/%2f"),
@@ -38,6 +39,7 @@ pub struct Amqp {
 }
 
 impl Amqp {
+    /// A sink that connects on first use.
     pub fn new(settings: Settings) -> Amqp {
         Amqp {
             settings,

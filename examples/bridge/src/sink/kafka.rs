@@ -30,6 +30,7 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Reads the variables above.
     pub fn from_env(env: &Env) -> Result<Settings, String> {
         let options = match env.get("BRIDGE_KAFKA_OPTIONS") {
             None => Vec::new(),
@@ -59,6 +60,7 @@ pub struct Kafka {
 }
 
 impl Kafka {
+    /// A sink that creates its producer on first use.
     pub fn new(settings: Settings) -> Kafka {
         Kafka {
             settings,

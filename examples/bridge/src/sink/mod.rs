@@ -11,10 +11,14 @@ use crate::config::Env;
 /// The chosen sink's settings.
 #[derive(Debug, Clone)]
 pub enum Settings {
+    /// `BRIDGE_SINK=mqtt`.
     Mqtt(mqtt::Settings),
+    /// `BRIDGE_SINK=kafka`.
     #[cfg(feature = "kafka")]
     Kafka(kafka::Settings),
+    /// `BRIDGE_SINK=amqp`.
     Amqp(amqp::Settings),
+    /// `BRIDGE_SINK=redis`.
     Redis(redis::Settings),
 }
 

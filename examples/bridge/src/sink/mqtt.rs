@@ -15,6 +15,7 @@ use crate::{Record, Sink, SinkError};
 pub struct Settings {
     /// `BRIDGE_MQTT_BROKER`, `host:port` (default `127.0.0.1:1883`).
     pub host: String,
+    /// From `BRIDGE_MQTT_BROKER` too.
     pub port: u16,
     /// `BRIDGE_MQTT_CLIENT_ID` (default `exhook-bridge-<pid>`).
     pub client_id: String,
@@ -25,6 +26,7 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Reads the variables above.
     pub fn from_env(env: &Env) -> Result<Settings, String> {
         let broker = env.or("BRIDGE_MQTT_BROKER", "127.0.0.1:1883");
         let address = broker.strip_prefix("mqtt://").unwrap_or(&broker);

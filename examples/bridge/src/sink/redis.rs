@@ -22,6 +22,7 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Reads the variables above.
     pub fn from_env(env: &Env) -> Result<Settings, String> {
         Ok(Settings {
             url: env.or("BRIDGE_REDIS_URL", "redis://127.0.0.1:6379"),
@@ -38,6 +39,7 @@ pub struct Redis {
 }
 
 impl Redis {
+    /// A sink that connects on first use.
     pub fn new(settings: Settings) -> Redis {
         Redis {
             settings,
