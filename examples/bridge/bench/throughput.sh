@@ -2,7 +2,8 @@
 # How many messages per second the bridge forwards into its sink under
 # h2load-driven OnMessagePublish calls, and how fast it answers them.
 #
-#   cargo build --release -p bridge --features kafka -p exhook-bench --bin frame
+#   cargo build --release -p bridge --features kafka
+#   cargo build --release -p exhook-bench --bin frame
 #   BRIDGE_SINK=redis BRIDGE_REDIS_URL=redis://127.0.0.1:6379 \
 #     examples/bridge/bench/throughput.sh 200000
 #
@@ -24,9 +25,9 @@ frame=$(mktemp)
 "$target/frame" > "$frame"
 taskset -c 0 "$target/bridge" 2> /tmp/bridge-throughput.log &
 bridge=$!
-trap 'kill $bridge 2>/dev/null; rm -f "$frame"' EXIT
-for _ in $(seq 100); do
-  curl -sf "http://$BRIDGE_METRICS_LISTEN/metrics" > /dev/null && break
+trap 'kill $bridge 2>/dev/null; wait $bridge; rm -f "$frame"' EXIT
+until curl -sf "http://$BRIDGE_METRICS_LISTEN/metrics" > /dev/null; do
+  kill -0 $bridge 2> /dev/null || { cat /tmp/bridge-throughput.log >&2; exit 1; }
   sleep 0.1
 done
 
@@ -41,7 +42,10 @@ taskset -c 1 h2load -n "$n" -c 4 -m 64 -t 1 -d "$frame" \
   grep -E '^(finished in|requests:|time for request:)'
 expected=$n
 case "${BRIDGE_TOPICS:-sensors/#}" in none/*) expected=0 ;; esac
-until [ "$(metric bridge_forwarded_total)" -ge "$expected" ]; do sleep 0.02; done
+until [ "$(metric bridge_forwarded_total)" -ge "$expected" ]; do
+  kill -0 $bridge 2> /dev/null || { cat /tmp/bridge-throughput.log >&2; exit 1; }
+  sleep 0.02
+done
 end=$(date +%s.%N)
 echo "forwarded $(metric bridge_forwarded_total) messages into ${BRIDGE_SINK:-mqtt}, retried $(metric bridge_retried_total), dropped $(metric bridge_dropped_total)"
 awk -v s="$start" -v e="$end" -v n="$expected" \
