@@ -64,6 +64,7 @@ fn seen(entries: &[HashMap<String, String>]) -> Vec<Seen> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis: set EXHOOK_TEST_REDIS_URL"]
 async fn every_message_arrives_in_order_with_its_fields() {
+    let _server = support::SERVER.read().await;
     let stream = support::unique("mqtt");
     let (bridge, forwarder) = bridge::start(sink(&stream, 1_000_000), &options());
     let broker = broker(bridge, support::GRPC).await;
@@ -86,6 +87,7 @@ async fn every_message_arrives_in_order_with_its_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis: set EXHOOK_TEST_REDIS_URL and EXHOOK_TEST_REDIS_RESTART"]
 async fn a_restart_mid_stream_loses_nothing_acknowledged() {
+    let _server = support::SERVER.write().await;
     let stream = support::unique("mqtt");
     let (bridge, forwarder) = bridge::start(sink(&stream, 1_000_000), &options());
     let broker = broker(bridge.clone(), Transport::InProcess).await;
@@ -109,6 +111,7 @@ async fn a_restart_mid_stream_loses_nothing_acknowledged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis: set EXHOOK_TEST_REDIS_URL"]
 async fn maxlen_keeps_the_stream_to_about_its_length() {
+    let _server = support::SERVER.read().await;
     let stream = support::unique("mqtt");
     let (bridge, forwarder) = bridge::start(sink(&stream, 100), &options());
     let broker = broker(bridge, Transport::InProcess).await;

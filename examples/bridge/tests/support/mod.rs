@@ -40,6 +40,11 @@ pub fn server(variable: &str) -> String {
         .unwrap_or_else(|| panic!("{variable} is not set; `.ci/run` starts the server and sets it"))
 }
 
+/// Tests of one binary run at once: a test that restarts the server holds
+/// this for writing, the others for reading, so none sees the restart
+/// unless it is about it.
+pub static SERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Runs the shell command in `variable` (a server restart `.ci/services`
 /// provides) and waits for it to succeed.
 pub fn run_command(variable: &str) {
