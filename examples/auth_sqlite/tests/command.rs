@@ -174,7 +174,8 @@ async fn the_command_adds_users_that_the_server_then_authenticates() {
     assert!(process.wait().await.0.success());
 
     let mut command = example();
-    command.arg("--db").arg(&db).arg("--deny-unknown");
+    // The variable as a service manager would set it (`--deny-unknown` is the same).
+    command.arg("--db").arg(&db).env("AUTH_DENY_UNKNOWN", "1");
     let (process, _) = Process::start(command).await;
     assert_eq!(authenticate(&process, "bob", "builder").await, deny);
     assert_eq!(authenticate(&process, "alice", "wonderland").await, allow);

@@ -131,7 +131,8 @@ async fn send_all(client: Client, settings: Settings, mut queued: mpsc::Receiver
                     break;
                 }
                 Ok(response) => response.status().to_string(),
-                // `{:#}`-style detail: reqwest's own message is only the outermost cause.
+                // reqwest's own message ("error sending request") leaves the
+                // cause (refused, timed out, untrusted certificate) to its sources.
                 Err(e) => error_chain(&e),
             };
             if attempt == settings.retries {
