@@ -165,18 +165,15 @@ fn only_file(set: FileDescriptorSet) -> FileDescriptorProto {
 
 /// Needs EMQX's own `.proto` files, which this repository does not ship:
 /// set `EXHOOK_EMQX_PROTOS` to a folder with `exhook-v1.proto`,
-/// `exhook-v2.proto` and `exhook-v3.proto` (CI passes the team's reference
-/// copies).
+/// `exhook-v2.proto` and `exhook-v3.proto` (`.ci/run` passes the team's
+/// reference copies and runs it with `--include-ignored`).
 #[test]
+#[ignore = "needs EMQX's .proto files: set EXHOOK_EMQX_PROTOS"]
 fn our_protos_match_emqx_wire_contract() {
-    let Some(reference) = std::env::var_os("EXHOOK_EMQX_PROTOS").map(PathBuf::from) else {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: EXHOOK_EMQX_PROTOS is not set, so there are no EMQX .proto files to compare with"
-        );
-        return;
-    };
+    let reference = std::env::var_os("EXHOOK_EMQX_PROTOS")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .expect("EXHOOK_EMQX_PROTOS names the folder of EMQX's exhook-v*.proto files");
     for version in VERSIONS {
         let theirs = only_file(compile(&reference, &format!("exhook-{version}.proto")));
         let ours = only_file(compile(

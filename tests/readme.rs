@@ -1,5 +1,6 @@
-//! The README's quickstart is `examples/quickstart.rs`, character for
-//! character, so the code a reader copies is code CI builds. (Every Rust
+//! The README's quickstart is `examples/quickstart.rs`, and its testing
+//! example `examples/auth_sqlite/tests/hooks.rs`, character for character,
+//! so the code a reader copies is code CI builds. (Every Rust
 //! block of the README is also compiled, as a doctest of `exhook-runtime`.)
 
 #[test]
@@ -25,12 +26,12 @@ fn readme_quickstart_is_the_example() {
 }
 
 #[test]
-fn readme_testing_section_is_the_quickstart_test() {
+fn readme_testing_section_is_an_apps_test() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let test = std::fs::read_to_string(root.join("tests/quickstart.rs")).unwrap();
+    let test = std::fs::read_to_string(root.join("examples/auth_sqlite/tests/hooks.rs")).unwrap();
     assert!(
         readme.contains(&format!("```rust,ignore\n{test}```")),
-        "the README's \"Testing your hooks\" block differs from tests/quickstart.rs"
+        "the README's \"Testing your hooks\" block differs from examples/auth_sqlite/tests/hooks.rs"
     );
 }

@@ -1,6 +1,6 @@
 //! Starting a provider on a loopback port and talking to it as EMQX would.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::net::SocketAddr;
 
@@ -74,49 +74,6 @@ impl Drop for Running {
     }
 }
 
-pub fn meta_v3(cluster: &str) -> v3::RequestMeta {
-    v3::RequestMeta {
-        node: "emqx@127.0.0.1".into(),
-        version: "5.9.0".into(),
-        sysdescr: "EMQX".into(),
-        cluster_name: cluster.into(),
-    }
-}
-
-pub fn client_v3(clientid: &str, username: &str) -> v3::ClientInfo {
-    v3::ClientInfo {
-        node: "emqx@127.0.0.1".into(),
-        clientid: clientid.into(),
-        username: username.into(),
-        password: "secret".into(),
-        peerhost: "127.0.0.1".into(),
-        sockport: 1883,
-        protocol: "mqtt".into(),
-        anonymous: false,
-        peerport: 50_000,
-        ..Default::default()
-    }
-}
-
-pub fn message_v3(from: &str, topic: &str, payload: &str) -> v3::Message {
-    v3::Message {
-        node: "emqx@127.0.0.1".into(),
-        id: "0006153B6E3E2E2AF4420000D5E90001".into(),
-        qos: 1,
-        from: from.into(),
-        topic: topic.into(),
-        payload: payload.as_bytes().to_vec().into(),
-        timestamp: 1_764_000_000_000,
-        headers: [
-            ("username".to_owned(), from.to_owned()),
-            ("protocol".to_owned(), "mqtt".to_owned()),
-            ("peerhost".to_owned(), "127.0.0.1".to_owned()),
-        ]
-        .into_iter()
-        .collect(),
-    }
-}
-
 pub fn loaded_v3(cluster: &str) -> v3::ProviderLoadedRequest {
     v3::ProviderLoadedRequest {
         broker: Some(v3::BrokerInfo {
@@ -129,46 +86,14 @@ pub fn loaded_v3(cluster: &str) -> v3::ProviderLoadedRequest {
     }
 }
 
-/// `(type, value)` of a valued response, with the type as EMQX names it.
-pub fn valued(response: v3::ValuedResponse) -> (&'static str, Option<v3::valued_response::Value>) {
-    let kind = match v3::valued_response::ResponsedType::try_from(response.r#type) {
-        Ok(v3::valued_response::ResponsedType::Continue) => "CONTINUE",
-        Ok(v3::valued_response::ResponsedType::Ignore) => "IGNORE",
-        Ok(v3::valued_response::ResponsedType::StopAndReturn) => "STOP_AND_RETURN",
-        Err(_) => "UNKNOWN",
-    };
-    (kind, response.value)
-}
-pub mod process;
 pub mod raw_h2;
+pub use exhook_app_testing::{TempDir, client_v3, message_v3, meta_v3, valued};
+
 pub mod tls;
 
-/// A directory under the system's temporary directory, removed when dropped.
-pub struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("exhook-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-
-    pub fn join(&self, name: &str) -> std::path::PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The provider as its own process (`exhook_app_testing::Process`).
+pub mod process {
+    pub use exhook_app_testing::{Process, port_of};
 }
 
 /// The address a test's real server listens on, from `variable` (which

@@ -1,19 +1,44 @@
 //! Where messages are written: SQLite or PostgreSQL, with the same table.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use exhook_runtime::Message;
 
+/// Why the database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The SQLite file could not be opened or prepared.
+    #[error("{}: {source}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// A SQLite statement failed.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The blocking SQLite call did not finish.
+    #[error("SQLite call: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// One stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// EMQX's message id.
     pub message_id: String,
+    /// The topic it was published on.
     pub topic: String,
+    /// Its payload.
     pub payload: Bytes,
+    /// Its QoS, 0 to 2.
     pub qos: i32,
     /// The publisher's client id.
     pub clientid: String,
@@ -68,7 +93,7 @@ pub enum Store {
 
 impl Store {
     /// Opens (creating if needed) the SQLite file at `path`.
-    pub fn sqlite(path: impl AsRef<Path>) -> Result<Store, String> {
+    pub fn sqlite(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
         let open = || -> rusqlite::Result<rusqlite::Connection> {
             let db = rusqlite::Connection::open(path)?;
@@ -78,31 +103,29 @@ impl Store {
             db.execute_batch(SQLITE_SCHEMA)?;
             Ok(db)
         };
-        let db = open().map_err(|e| format!("{}: {e}", path.display()))?;
+        let db = open().map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(Store::Sqlite(Arc::new(Mutex::new(db))))
     }
 
     /// Connects to the PostgreSQL server at `url` and creates the table if
     /// needed.
-    pub async fn postgres(url: &str) -> Result<Store, String> {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .map_err(|e| format!("PostgreSQL: {e}"))?;
+    pub async fn postgres(url: &str) -> Result<Store, StoreError> {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::error!("PostgreSQL connection: {error}");
             }
         });
-        client
-            .batch_execute(POSTGRES_SCHEMA)
-            .await
-            .map_err(|e| format!("PostgreSQL: {e}"))?;
+        client.batch_execute(POSTGRES_SCHEMA).await?;
         Ok(Store::Postgres(client))
     }
 
     /// Opens what the configuration names: PostgreSQL when `database_url`
     /// is given, else the SQLite file.
-    pub async fn open(database_url: Option<&str>, sqlite_path: &Path) -> Result<Store, String> {
+    pub async fn open(database_url: Option<&str>, sqlite_path: &Path) -> Result<Store, StoreError> {
         match database_url {
             Some(url) => Store::postgres(url).await,
             None => Store::sqlite(sqlite_path),
@@ -110,7 +133,7 @@ impl Store {
     }
 
     /// Writes `rows` in one transaction: all or none.
-    pub async fn insert(&mut self, rows: &[Row]) -> Result<(), String> {
+    pub async fn insert(&mut self, rows: &[Row]) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(db) => {
                 let db = db.clone();
@@ -136,9 +159,8 @@ impl Store {
                     }
                     tx.commit()
                 })
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| format!("SQLite: {e}"))
+                .await??;
+                Ok(())
             }
             Store::Postgres(client) => {
                 let run = async {
@@ -165,14 +187,14 @@ impl Store {
                     }
                     tx.commit().await
                 };
-                run.await.map_err(|e| format!("PostgreSQL: {e}"))
+                Ok(run.await?)
             }
         }
     }
 
     /// Every row received at or after `since` (milliseconds since the
     /// epoch), oldest first.
-    pub async fn since(&self, since: i64) -> Result<Vec<Row>, String> {
+    pub async fn since(&self, since: i64) -> Result<Vec<Row>, StoreError> {
         const SELECT: &str = "SELECT message_id, topic, payload, qos, clientid, timestamp
                               FROM messages WHERE timestamp >= ";
         match self {
@@ -192,13 +214,12 @@ impl Store {
                     })?;
                     rows.collect()
                 };
-                query().map_err(|e| format!("SQLite: {e}"))
+                Ok(query()?)
             }
             Store::Postgres(client) => {
                 let rows = client
                     .query(&format!("{SELECT} $1 ORDER BY timestamp, id"), &[&since])
-                    .await
-                    .map_err(|e| format!("PostgreSQL: {e}"))?;
+                    .await?;
                 Ok(rows
                     .iter()
                     .map(|r| Row {

@@ -11,13 +11,19 @@ use super::webhook::Webhook;
 /// What is known of one client id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
+    /// Whether a connection of this client id is open.
     pub online: bool,
+    /// The username of the last connection.
     pub username: String,
+    /// Its address.
     pub peerhost: String,
+    /// Its port.
     pub peerport: u32,
+    /// The EMQX node it reached.
     pub node: String,
-    /// Milliseconds since the Unix epoch.
+    /// When it connected, in milliseconds since the Unix epoch.
     pub connected_at: i64,
+    /// When it disconnected, if it did.
     pub disconnected_at: Option<i64>,
     /// EMQX's reason for the last disconnection (`normal`, `kicked`, …).
     pub reason: Option<String>,
@@ -26,7 +32,9 @@ pub struct Entry {
 /// A change, as posted to the webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[allow(missing_docs)] // the fields are the JSON keys, as `Entry`'s
 pub enum Change {
+    /// A client connected.
     Connected {
         clientid: String,
         username: String,
@@ -35,13 +43,16 @@ pub enum Change {
         /// Milliseconds since the Unix epoch.
         timestamp: i64,
     },
+    /// A connection ended.
     Disconnected {
         clientid: String,
         username: String,
         peerhost: String,
         node: String,
         timestamp: i64,
+        /// EMQX's reason.
         reason: String,
+        /// When the connection that ended began, if it was online.
         connected_at: Option<i64>,
         /// `false` when a newer connection of the same client id is still
         /// online (the old one was taken over or discarded).

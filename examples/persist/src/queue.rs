@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::store::{Row, Store};
+use super::store::{Row, Store, StoreError};
 
 /// The handlers' end: cheap to clone, shared through `State`.
 #[derive(Clone)]
@@ -15,13 +15,24 @@ pub struct Queue {
 }
 
 /// The queue is closed: the provider is shutting down.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("the message store is shutting down")]
 pub struct Closed;
 
-impl std::fmt::Display for Closed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the message store is shutting down")
-    }
+/// Why accepted messages were not all written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The database kept failing while shutting down.
+    #[error("{count} messages not written: {source}")]
+    Unwritten {
+        /// Messages accepted and not written.
+        count: usize,
+        /// The last failure.
+        source: StoreError,
+    },
+    /// The writer task ended abnormally.
+    #[error("message writer: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl Queue {
@@ -35,15 +46,15 @@ impl Queue {
 /// The writer's end: finish it to write everything accepted.
 pub struct Writer {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<u64, String>>,
+    task: JoinHandle<Result<u64, WriteError>>,
 }
 
 impl Writer {
     /// Closes the queue (later pushes fail), writes every row already
     /// accepted, and returns how many rows were written in all.
-    pub async fn finish(self) -> Result<u64, String> {
+    pub async fn finish(self) -> Result<u64, WriteError> {
         let _ = self.stop.send(());
-        self.task.await.map_err(|e| e.to_string())?
+        self.task.await?
     }
 }
 
@@ -61,7 +72,7 @@ async fn write_all(
     mut rows: mpsc::Receiver<Row>,
     mut stopped: oneshot::Receiver<()>,
     batch_size: usize,
-) -> Result<u64, String> {
+) -> Result<u64, WriteError> {
     let mut batch = Vec::with_capacity(batch_size);
     let mut written = 0;
     loop {
@@ -90,7 +101,7 @@ async fn write_batch(
     store: &mut Store,
     batch: &mut Vec<Row>,
     closing: bool,
-) -> Result<u64, String> {
+) -> Result<u64, WriteError> {
     let mut attempt = 0u32;
     loop {
         match store.insert(batch).await {
@@ -99,8 +110,11 @@ async fn write_batch(
                 batch.clear();
                 return Ok(count);
             }
-            Err(error) if closing && attempt >= 5 => {
-                return Err(format!("{} messages not written: {error}", batch.len()));
+            Err(source) if closing && attempt >= 5 => {
+                return Err(WriteError::Unwritten {
+                    count: batch.len(),
+                    source,
+                });
             }
             Err(error) => {
                 attempt += 1;

@@ -1,14 +1,63 @@
 //! ACL rules: parsed from TOML, checked in order, first match wins.
 
-use exhook_runtime::TopicFilter;
+use std::path::{Path, PathBuf};
+
 use exhook_runtime::event::AuthorizeAction;
+use exhook_runtime::{TopicFilter, TopicFilterError};
 use serde::Deserialize;
+
+/// Why a rules text was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not TOML, or not the shape of a rules file.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// A rule without topics.
+    #[error("rule {rule}: `topics` is empty")]
+    NoTopics {
+        /// The rule's number, from 1.
+        rule: usize,
+    },
+    /// A topic filter breaks MQTT's rules.
+    #[error("rule {rule}: topic {topic:?}: {source}")]
+    Topic {
+        /// The rule's number, from 1.
+        rule: usize,
+        /// The filter as written.
+        topic: String,
+        /// What is wrong with it.
+        source: TopicFilterError,
+    },
+}
+
+/// Why a rules file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file was refused.
+    #[error("{}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: ParseError,
+    },
+}
 
 /// What a matching rule decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Permission {
+    /// Let the request through.
     Allow,
+    /// Refuse it.
     Deny,
 }
 
@@ -72,18 +121,16 @@ enum Pattern {
 const PLACEHOLDERS: [&str; 2] = ["${username}", "${clientid}"];
 
 impl Pattern {
-    fn parse(text: &str) -> Result<Pattern, String> {
+    fn parse(text: &str) -> Result<Pattern, TopicFilterError> {
         if PLACEHOLDERS.iter().any(|p| text.contains(p)) {
             // Check the shape with a harmless value in each placeholder.
             let sample = PLACEHOLDERS
                 .iter()
                 .fold(text.to_owned(), |t, p| t.replace(p, "x"));
-            TopicFilter::new(sample).map_err(|e| format!("topic {text:?}: {e}"))?;
+            TopicFilter::new(sample)?;
             Ok(Pattern::Template(text.to_owned()))
         } else {
-            TopicFilter::new(text)
-                .map(Pattern::Fixed)
-                .map_err(|e| format!("topic {text:?}: {e}"))
+            TopicFilter::new(text).map(Pattern::Fixed)
         }
     }
 
@@ -118,20 +165,25 @@ pub struct Rules {
 impl Rules {
     /// Parses and checks a rules file; the error names the rule and what is
     /// wrong with it.
-    pub fn parse(text: &str) -> Result<Rules, String> {
-        let file: RawFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Rules, ParseError> {
+        let file: RawFile = toml::from_str(text)?;
         let mut rules = Vec::with_capacity(file.rules.len());
         for (n, raw) in file.rules.into_iter().enumerate() {
-            let at = |e: String| format!("rule {}: {e}", n + 1);
+            let rule = n + 1;
             if raw.topics.is_empty() {
-                return Err(at("`topics` is empty".into()));
+                return Err(ParseError::NoTopics { rule });
             }
             let topics = raw
                 .topics
                 .iter()
-                .map(|t| Pattern::parse(t))
-                .collect::<Result<_, _>>()
-                .map_err(at)?;
+                .map(|topic| {
+                    Pattern::parse(topic).map_err(|source| ParseError::Topic {
+                        rule,
+                        topic: topic.clone(),
+                        source,
+                    })
+                })
+                .collect::<Result<_, _>>()?;
             rules.push(Rule {
                 permission: raw.permission,
                 action: raw.action,
@@ -144,9 +196,12 @@ impl Rules {
     }
 
     /// Reads and parses the file at `path`.
-    pub fn load(path: &std::path::Path) -> Result<Rules, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Rules::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Rules, LoadError> {
+        let path = path.to_owned();
+        match std::fs::read_to_string(&path) {
+            Err(source) => Err(LoadError::Read { path, source }),
+            Ok(text) => Rules::parse(&text).map_err(|source| LoadError::Parse { path, source }),
+        }
     }
 
     /// How many rules there are.

@@ -2,9 +2,9 @@
 //! reloaded on SIGHUP.
 //!
 //! ```text
-//! cargo run --example acl                          # rules from acl.toml
-//! ACL_RULES=/etc/exhook/acl.toml cargo run --example acl
-//! kill -HUP <pid>                                  # reload the rules
+//! cargo run -p acl                                # rules from acl.toml
+//! ACL_RULES=/etc/exhook/acl.toml cargo run -p acl
+//! kill -HUP <pid>                                 # reload the rules
 //! ```
 //!
 //! The file holds `[[rule]]` tables, checked in order; the first whose
@@ -37,18 +37,20 @@
 //! allowed by that rule and `devices/#` is not.
 //!
 //! On SIGHUP the file is read again; a file that cannot be read or parsed
-//! is reported and the rules in force stay. `EXHOOK_LISTEN` sets the
-//! address (default `127.0.0.1:9000`).
+//! is reported and the rules in force stay. `cargo run -p acl -- --help`
+//! lists the options; `EXHOOK_LISTEN` sets the address (default
+//! `127.0.0.1:9000`).
+
+#![warn(missing_docs)]
 
 mod rules;
 
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use exhook_runtime::event::{AuthorizeAction, ClientAuthorizeRequest};
 use exhook_runtime::*;
-pub use rules::{Permission, Rules};
+pub use rules::{LoadError, ParseError, Permission, Rules};
 use tracing::{debug, error, info};
 
 /// The rules in force, replaced whole on reload.
@@ -56,19 +58,23 @@ use tracing::{debug, error, info};
 pub struct Active(Arc<RwLock<Arc<Rules>>>);
 
 impl Active {
+    /// `rules` in force.
     pub fn new(rules: Rules) -> Active {
         Active(Arc::new(RwLock::new(Arc::new(rules))))
     }
 
+    /// The rules in force now.
     pub fn get(&self) -> Arc<Rules> {
         self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Puts `rules` in force; calls under way finish with the old ones.
     pub fn replace(&self, rules: Rules) {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
     }
 }
 
+/// `client.authorize`: the first matching rule decides.
 #[on_client_authorize]
 pub async fn authorize(
     client: &ClientInfo,
@@ -94,48 +100,25 @@ pub fn server(active: Active) -> Server {
 
 /// Reads the file again: the new rules on success, else an error and the
 /// rules in force stay.
-pub fn reload(path: &std::path::Path, active: &Active) -> Result<usize, String> {
+pub fn reload(path: &Path, active: &Active) -> Result<usize, LoadError> {
     let rules = Rules::load(path)?;
     let count = rules.len();
     active.replace(rules);
     Ok(count)
 }
 
-async fn run() -> Result<(), String> {
-    let path = PathBuf::from(std::env::var("ACL_RULES").unwrap_or_else(|_| "acl.toml".into()));
-    let rules = Rules::load(&path)?;
-    info!("{} rules from {}", rules.len(), path.display());
-    let active = Active::new(rules);
-
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|e| format!("SIGHUP handler: {e}"))?;
-    let reloading = active.clone();
+/// Puts the file at `path` in force again on every SIGHUP, for as long as
+/// the process runs.
+pub fn reload_on_hangup(path: &Path, active: &Active) -> std::io::Result<()> {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let (path, active) = (path.to_owned(), active.clone());
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
-            match reload(&path, &reloading) {
+            match reload(&path, &active) {
                 Ok(count) => info!("reloaded {count} rules from {}", path.display()),
                 Err(e) => error!("reload failed, the previous rules stay in force: {e}"),
             }
         }
     });
-    server(active).serve().await.map_err(|e| e.to_string())
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("acl: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    Ok(())
 }

@@ -29,7 +29,7 @@ pub struct Users {
 impl Users {
     /// Opens the database at `path`, creating the file and the table on
     /// first use.
-    pub fn open(path: impl AsRef<Path>) -> rusqlite::Result<Users> {
+    pub fn open(path: impl AsRef<Path>) -> Result<Users, Error> {
         let db = Connection::open(path)?;
         db.execute_batch(
             "CREATE TABLE IF NOT EXISTS users (
@@ -100,27 +100,12 @@ impl Users {
 }
 
 /// Why the table could not answer.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// SQLite failed.
-    Db(rusqlite::Error),
+    #[error("user database: {0}")]
+    Db(#[from] rusqlite::Error),
     /// A stored hash is malformed, or hashing failed.
+    #[error("password hash: {0}")]
     Hash(argon2::password_hash::Error),
 }
-
-impl From<rusqlite::Error> for Error {
-    fn from(error: rusqlite::Error) -> Self {
-        Error::Db(error)
-    }
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Db(error) => write!(f, "user database: {error}"),
-            Error::Hash(error) => write!(f, "password hash: {error}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}

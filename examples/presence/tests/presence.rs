@@ -1,28 +1,21 @@
-//! `examples/presence`: the online table, and webhooks posted to a real
-//! local HTTP server in order, retried within bounds, never blocking a hook.
-
-mod support;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/presence/main.rs"]
-mod presence;
+//! The online table, and webhooks posted to a real local HTTP(S) server in
+//! order, retried within bounds, never blocking a hook.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use exhook_app_testing::{Process, TempDir, client_v3, port_of};
 use exhook_runtime::proto::v3;
 use exhook_runtime::testing::{TestBroker, Transport};
 use exhook_runtime::{ClientInfo, Version};
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use presence::{Change, Presence, Settings, webhook};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::{Value, json};
-use support::process::{Process, port_of};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -34,61 +27,130 @@ enum Answer {
     Hang,
 }
 
+/// What the receiver got: path, content type, body.
+type Got = (String, String, Value);
+
+#[derive(Clone)]
+struct Script {
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+    got: mpsc::UnboundedSender<Got>,
+}
+
+async fn receive(
+    State(script): State<Script>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let content_type = headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    let _ = script.got.send((uri.path().to_owned(), content_type, body));
+    let answer = script.answers.lock().unwrap().pop_front();
+    match answer.unwrap_or(Answer::Status(200)) {
+        Answer::Status(status) => StatusCode::from_u16(status).unwrap(),
+        Answer::Hang => std::future::pending().await,
+    }
+}
+
+/// A certificate authority made for one test, and a certificate it issued
+/// for `localhost` and `127.0.0.1`.
+struct TestCa {
+    ca_pem: String,
+    server: tokio_rustls::TlsAcceptor,
+}
+
+impl TestCa {
+    fn new() -> TestCa {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        TestCa {
+            ca_pem: ca.pem(),
+            server: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        }
+    }
+
+    fn root(&self) -> reqwest::Certificate {
+        reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap()
+    }
+}
+
 /// A local HTTP server standing in for the webhook's receiver: answers as
 /// scripted (then 200), and reports every request it got.
 struct Receiver {
     url: String,
-    requests: mpsc::UnboundedReceiver<(String, String, Value)>,
+    requests: mpsc::UnboundedReceiver<Got>,
 }
 
 impl Receiver {
     async fn start(script: impl IntoIterator<Item = Answer>) -> Receiver {
+        Receiver::serve(script, None).await
+    }
+
+    /// The same over TLS, with a certificate from `ca`.
+    async fn start_tls(script: impl IntoIterator<Item = Answer>, ca: &TestCa) -> Receiver {
+        Receiver::serve(script, Some(ca.server.clone())).await
+    }
+
+    async fn serve(
+        script: impl IntoIterator<Item = Answer>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hooks/presence", listener.local_addr().unwrap());
-        let script = Arc::new(Mutex::new(script.into_iter().collect::<VecDeque<_>>()));
-        let (tx, requests) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (script, tx) = (script.clone(), tx.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |request: Request<hyper::body::Incoming>| {
-                            let (script, tx) = (script.clone(), tx.clone());
-                            async move {
-                                let path = request.uri().path().to_owned();
-                                let content_type = request
-                                    .headers()
-                                    .get("content-type")
-                                    .map(|v| v.to_str().unwrap().to_owned())
-                                    .unwrap_or_default();
-                                let body = request.into_body().collect().await.unwrap().to_bytes();
-                                let body: Value = serde_json::from_slice(&body).unwrap();
-                                let _ = tx.send((path, content_type, body));
-                                let answer = script
-                                    .lock()
-                                    .unwrap()
-                                    .pop_front()
-                                    .unwrap_or(Answer::Status(200));
-                                let status = match answer {
-                                    Answer::Status(status) => status,
-                                    Answer::Hang => {
-                                        tokio::time::sleep(Duration::from_secs(3600)).await;
-                                        200
-                                    }
-                                };
-                                let mut response = Response::new(Full::new(Bytes::new()));
-                                *response.status_mut() = StatusCode::from_u16(status).unwrap();
-                                Ok::<_, Infallible>(response)
-                            }
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+        let port = listener.local_addr().unwrap().port();
+        let (got, requests) = mpsc::unbounded_channel();
+        let script = Script {
+            answers: Arc::new(Mutex::new(script.into_iter().collect())),
+            got,
+        };
+        let app = axum::Router::new()
+            .route("/hooks/presence", axum::routing::post(receive))
+            .with_state(script);
+        let scheme = match tls {
+            None => {
+                tokio::spawn(axum::serve(listener, app).into_future());
+                "http"
             }
-        });
-        Receiver { url, requests }
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    while let Ok((stream, _)) = listener.accept().await {
+                        let (acceptor, app) = (acceptor.clone(), app.clone());
+                        tokio::spawn(async move {
+                            let Ok(stream) = acceptor.accept(stream).await else {
+                                return;
+                            };
+                            let service = hyper_util::service::TowerToHyperService::new(app);
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                .await;
+                        });
+                    }
+                });
+                "https"
+            }
+        };
+        Receiver {
+            url: format!("{scheme}://localhost:{port}/hooks/presence"),
+            requests,
+        }
     }
 
     /// The next `n` request bodies, waiting up to 10 s.
@@ -123,7 +185,12 @@ fn settings(url: &str, timeout_ms: u64, retries: u32, queue: usize) -> Settings 
         timeout: Duration::from_millis(timeout_ms),
         retries,
         queue,
+        roots: Vec::new(),
     }
+}
+
+fn start(settings: Settings) -> presence::Webhook {
+    webhook::start(settings).unwrap()
 }
 
 /// `body` without its timestamps, which the test cannot know.
@@ -148,7 +215,7 @@ async fn the_table_follows_clients_and_each_change_is_posted_in_order() {
         Transport::Grpc(Version::V1),
     ] {
         let mut receiver = Receiver::start([]).await;
-        let table = Presence::new(Some(webhook::start(settings(&receiver.url, 2000, 3, 100))));
+        let table = Presence::new(Some(start(settings(&receiver.url, 2000, 3, 100))));
         let broker = TestBroker::builder()
             .transport(transport)
             .provider(presence::server(table.clone()))
@@ -257,7 +324,7 @@ async fn failed_posts_are_retried_a_bounded_number_of_times() {
         Status(400),
     ])
     .await;
-    let table = Presence::new(Some(webhook::start(settings(&receiver.url, 1000, 3, 100))));
+    let table = Presence::new(Some(start(settings(&receiver.url, 1000, 3, 100))));
     for (n, port) in [(1, 1), (2, 2), (3, 3), (4, 4)] {
         table.connected(&info(&format!("c{n}"), port), n);
     }
@@ -274,7 +341,7 @@ async fn failed_posts_are_retried_a_bounded_number_of_times() {
 #[tokio::test]
 async fn a_hanging_webhook_never_blocks_a_hook() {
     let mut receiver = Receiver::start([Answer::Hang; 64]).await;
-    let notifier = webhook::start(settings(&receiver.url, 200, 1, 4));
+    let notifier = start(settings(&receiver.url, 200, 1, 4));
     let table = Presence::new(Some(notifier.clone()));
     let broker = TestBroker::builder()
         .transport(Transport::Grpc(Version::V3))
@@ -304,7 +371,7 @@ async fn a_hanging_webhook_never_blocks_a_hook() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_process_posts_changes_and_serves_the_table() {
     let mut receiver = Receiver::start([Answer::Status(502)]).await;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_example-presence"));
+    let mut command = presence_command();
     command
         .env("PRESENCE_WEBHOOK_URL", &receiver.url)
         .env("PRESENCE_LISTEN", "127.0.0.1:0");
@@ -316,7 +383,7 @@ async fn the_process_posts_changes_and_serves_the_table() {
     let table_port = port_of(table_line, "http://127.0.0.1:");
 
     let mut provider = process.v3().await;
-    let clientinfo = support::client_v3("sensor-9", "device");
+    let clientinfo = client_v3("sensor-9", "device");
     provider
         .on_client_connected(v3::ClientConnectedRequest {
             clientinfo: Some(clientinfo.clone()),
@@ -348,19 +415,113 @@ async fn the_process_posts_changes_and_serves_the_table() {
 }
 
 async fn http_get(port: u16, path: &str) -> Value {
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let response = reqwest::get(format!("http://127.0.0.1:{port}{path}"))
         .await
         .unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let request = Request::get(path)
-        .header("host", format!("127.0.0.1:{port}"))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
     assert_eq!(response.status(), 200);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    serde_json::from_slice(&body).unwrap()
+    assert_eq!(response.headers()["content-type"], "application/json");
+    response.json().await.unwrap()
+}
+
+/// The command, with none of its settings taken from the test's shell.
+fn presence_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_presence"));
+    for variable in [
+        "PRESENCE_WEBHOOK_URL",
+        "PRESENCE_WEBHOOK_CA",
+        "PRESENCE_WEBHOOK_TIMEOUT_MS",
+        "PRESENCE_WEBHOOK_RETRIES",
+        "PRESENCE_WEBHOOK_QUEUE",
+        "PRESENCE_LISTEN",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+}
+
+#[tokio::test]
+async fn https_webhooks_are_posted_to_servers_the_given_ca_vouches_for() {
+    let ca = TestCa::new();
+    let mut receiver = Receiver::start_tls([Answer::Status(503)], &ca).await;
+    assert!(receiver.url.starts_with("https://localhost:"));
+    let mut trusting = settings(&receiver.url, 2000, 3, 100);
+    trusting.roots.push(ca.root());
+    let table = Presence::new(Some(start(trusting)));
+    table.connected(&info("tls-1", 1), 1);
+    // The 503 is retried over TLS too.
+    let bodies = receiver.bodies(2).await;
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(bodies[0]["clientid"], "tls-1");
+
+    // Without the CA the certificate is refused: nothing reaches the server.
+    let stranger = Presence::new(Some(start(settings(&receiver.url, 2000, 1, 100))));
+    stranger.connected(&info("tls-2", 2), 2);
+    assert!(receiver.rest(Duration::from_millis(800)).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_posts_to_an_https_webhook_with_a_ca_file() {
+    let ca = TestCa::new();
+    let dir = TempDir::new("presence");
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    let mut receiver = Receiver::start_tls([], &ca).await;
+    let mut command = presence_command();
+    command
+        .arg("--webhook-url")
+        .arg(&receiver.url)
+        .arg("--webhook-ca")
+        .arg(&ca_file);
+    let (process, _) = Process::start(command).await;
+    process
+        .v3()
+        .await
+        .on_client_connected(v3::ClientConnectedRequest {
+            clientinfo: Some(client_v3("sensor-1", "device")),
+            meta: None,
+        })
+        .await
+        .unwrap();
+    let bodies = receiver.bodies(1).await;
+    assert_eq!(bodies[0]["event"], "connected");
+    assert_eq!(bodies[0]["clientid"], "sensor-1");
+}
+
+#[test]
+fn help_lists_the_options_and_their_variables() {
+    let output = presence_command().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for option in [
+        "--webhook-url <WEBHOOK_URL>",
+        "[env: PRESENCE_WEBHOOK_URL=]",
+        "--webhook-ca <PEM_FILE>",
+        "[env: PRESENCE_WEBHOOK_CA=]",
+        "--webhook-timeout-ms <WEBHOOK_TIMEOUT_MS>",
+        "[env: PRESENCE_WEBHOOK_TIMEOUT_MS=]",
+        "--webhook-retries <WEBHOOK_RETRIES>",
+        "[env: PRESENCE_WEBHOOK_RETRIES=]",
+        "--webhook-queue <WEBHOOK_QUEUE>",
+        "[env: PRESENCE_WEBHOOK_QUEUE=]",
+        "--listen <LISTEN>",
+        "[env: PRESENCE_LISTEN=]",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn webhook_urls_must_be_http_or_https() {
+    assert!(webhook::parse_url("https://hooks.example.net/p").is_ok());
+    assert!(webhook::parse_url("http://127.0.0.1:8080/p").is_ok());
+    for bad in ["ftp://example.net/p", "unix:/run/hook.sock", "not a url"] {
+        assert!(webhook::parse_url(bad).is_err(), "{bad}");
+    }
+    let output = presence_command()
+        .env("PRESENCE_WEBHOOK_URL", "ftp://example.net/p")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "clap's usage error");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("http:// or https://"), "{said}");
 }

@@ -1,66 +1,29 @@
-//! `examples/auth_sqlite`: users added with the command are authenticated
-//! against their salted hashes; unknown users are ignored or denied.
-
-mod support;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/auth_sqlite/main.rs"]
-mod auth_sqlite;
+//! The user table on disk, and the `auth_sqlite` command as a user runs it:
+//! users added with the command are authenticated against their salted
+//! hashes; unknown users are ignored or denied.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use auth_sqlite::{UnknownUsers, Users, Verdict};
+use exhook_app_testing::{Process, TempDir, client_v3, valued};
 use exhook_runtime::Version;
 use exhook_runtime::proto::v3;
 use exhook_runtime::testing::{ConnectOutcome, TestBroker, Transport};
-use support::process::Process;
-use support::{TempDir, client_v3, valued};
 use v3::valued_response::Value;
-
-async fn broker(users: Users, unknown: UnknownUsers, transport: Transport) -> TestBroker {
-    TestBroker::builder()
-        .transport(transport)
-        // What EMQX decides when every authenticator ignored the client.
-        .authn_result(true)
-        .provider(auth_sqlite::server(users, unknown))
-        .start()
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn right_password_in_wrong_out_unknown_left_to_emqx() {
-    let dir = TempDir::new("auth");
-    let users = Users::open(dir.join("users.db")).unwrap();
-    users.add("alice", "correct horse").unwrap();
-    for transport in [Transport::InProcess, Transport::Grpc(Version::V3)] {
-        let broker = broker(users.clone(), UnknownUsers::Ignore, transport).await;
-        let login =
-            |user: &str, password: &str| broker.client("c").username(user).password(password);
-        assert_eq!(
-            login("alice", "correct horse").connect().await,
-            ConnectOutcome::Allowed
-        );
-        assert_eq!(
-            login("alice", "correct hors").connect().await,
-            ConnectOutcome::Denied
-        );
-        assert_eq!(login("alice", "").connect().await, ConnectOutcome::Denied);
-        // Ignored, so EMQX's own result (allow, here) stands.
-        assert_eq!(
-            login("mallory", "x").connect().await,
-            ConnectOutcome::Allowed
-        );
-    }
-}
 
 #[tokio::test]
 async fn unknown_users_are_denied_when_asked() {
     let dir = TempDir::new("auth");
     let users = Users::open(dir.join("users.db")).unwrap();
     users.add("alice", "pw").unwrap();
-    let broker = broker(users, UnknownUsers::Deny, Transport::Grpc(Version::V2)).await;
+    let broker = TestBroker::builder()
+        .transport(Transport::Grpc(Version::V2))
+        .authn_result(true)
+        .provider(auth_sqlite::server(users, UnknownUsers::Deny))
+        .start()
+        .await
+        .unwrap();
     let login = |user: &str, password: &str| broker.client("c").username(user).password(password);
     assert_eq!(
         login("mallory", "pw").connect().await,
@@ -119,8 +82,13 @@ fn only_salted_hashes_are_stored_and_users_can_be_replaced_or_removed() {
     );
 }
 
+/// The command, with none of its settings taken from the test's shell.
 fn example() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_example-auth_sqlite"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auth_sqlite"));
+    command
+        .env_remove("AUTH_DB")
+        .env_remove("AUTH_DENY_UNKNOWN");
+    command
 }
 
 /// Runs `--add-user` or `--remove-user` as a user would; status and stderr.
@@ -206,8 +174,44 @@ async fn the_command_adds_users_that_the_server_then_authenticates() {
     assert!(process.wait().await.0.success());
 
     let mut command = example();
-    command.arg("--db").arg(&db).arg("--deny-unknown");
+    // The variable as a service manager would set it (`--deny-unknown` is the same).
+    command.arg("--db").arg(&db).env("AUTH_DENY_UNKNOWN", "1");
     let (process, _) = Process::start(command).await;
     assert_eq!(authenticate(&process, "bob", "builder").await, deny);
     assert_eq!(authenticate(&process, "alice", "wonderland").await, allow);
+}
+
+#[test]
+fn help_lists_the_options_and_their_variables() {
+    let output = example().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for option in [
+        "--db <DB>",
+        "[env: AUTH_DB=]",
+        "--deny-unknown",
+        "[env: AUTH_DENY_UNKNOWN=]",
+        "--add-user <USER>",
+        "--remove-user <USER>",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn adding_and_removing_at_once_is_refused() {
+    let output = example()
+        .args([
+            "--db",
+            "/nonexistent/users.db",
+            "--add-user",
+            "a",
+            "--remove-user",
+            "b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "clap's usage error");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("cannot be used with"), "{said}");
 }

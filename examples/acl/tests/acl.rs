@@ -1,24 +1,17 @@
-//! `examples/acl`: ordered rules with placeholders, first match wins, no
+//! Ordered rules with placeholders, first match wins, no
 //! match ignores; reloaded on SIGHUP, and a bad file keeps the old rules.
-
-mod support;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/acl/main.rs"]
-mod acl;
 
 use std::process::Command;
 
 use acl::{Active, Permission, Rules};
+use exhook_app_testing::{Process, TempDir, client_v3, valued};
 use exhook_runtime::Version;
 use exhook_runtime::event::AuthorizeAction::{Publish, Subscribe};
 use exhook_runtime::proto::v3;
 use exhook_runtime::testing::{Access, PublishOutcome, TestBroker, Transport};
-use support::process::Process;
-use support::{TempDir, client_v3, valued};
 use v3::valued_response::Value;
 
-const SHIPPED: &str = include_str!("../examples/acl/acl.toml");
+const SHIPPED: &str = include_str!("../acl.toml");
 
 async fn broker(rules: &str, transport: Transport) -> TestBroker {
     TestBroker::builder()
@@ -184,7 +177,7 @@ fn bad_files_are_refused_with_the_rule_and_the_reason() {
         ),
         ("[[rule]\n", "rule"),
     ] {
-        let error = Rules::parse(text).unwrap_err();
+        let error = Rules::parse(text).unwrap_err().to_string();
         assert!(error.contains(expected), "{text:?}: {error}");
     }
     assert_eq!(Rules::parse("").unwrap().len(), 0);
@@ -219,8 +212,8 @@ async fn sighup_reloads_and_a_bad_file_keeps_the_rules_in_force() {
     let dir = TempDir::new("acl");
     let path = dir.join("acl.toml");
     std::fs::write(&path, SHIPPED).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_example-acl"));
-    command.env("ACL_RULES", &path);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_acl"));
+    command.arg("--rules").arg(&path);
     let (mut process, lines) = Process::start(command).await;
     assert!(
         lines.iter().any(|l| l.contains("3 rules from")),
@@ -285,4 +278,32 @@ async fn sighup_reloads_and_a_bad_file_keeps_the_rules_in_force() {
 
     process.terminate();
     assert!(process.wait().await.0.success());
+}
+
+#[test]
+fn help_names_the_rules_file_and_its_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_acl"))
+        .env_remove("ACL_RULES")
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        help.contains("--rules <RULES>") && help.contains("[env: ACL_RULES=]"),
+        "{help}"
+    );
+    assert!(help.contains("[default: acl.toml]"), "{help}");
+}
+
+#[test]
+fn a_missing_rules_file_stops_the_start_with_its_name() {
+    let output = Command::new(env!("CARGO_BIN_EXE_acl"))
+        .env("ACL_RULES", "/nonexistent/acl.toml")
+        .env("EXHOOK_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("/nonexistent/acl.toml: "), "{said}");
 }
