@@ -1,7 +1,9 @@
 use std::fmt;
 
 /// Why a server could not start or stopped with an error.
-#[derive(Debug)]
+///
+/// `Debug` prints the same sentence as `Display`, so that
+/// `fn main() -> Result<(), Error>` reports it readably.
 #[non_exhaustive]
 pub enum Error {
     /// `EXHOOK_LISTEN` or the given address is not `host:port`.
@@ -80,5 +82,11 @@ impl std::error::Error for Error {
             Error::Transport(source) => Some(source),
             _ => None,
         }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }

@@ -7,7 +7,11 @@
 //! QoS moves into [`SubOpts`] and its share group into the filter
 //! (`$share/<group>/<filter>`), as EMQX 5.4+ sends it.
 
+use std::convert::Infallible;
+use std::future::{Future, ready};
 use std::sync::LazyLock;
+
+use crate::extract::{Call, FromCall};
 
 pub use crate::proto::v3::{
     ClientAuthenticateRequest, ClientAuthorizeRequest, ClientConnackRequest, ClientConnectRequest,
@@ -75,3 +79,16 @@ macro_rules! empty_values {
     )*};
 }
 empty_values!(ClientInfo, ConnInfo, Message, RequestMeta, SubOpts);
+
+/// An authorize handler's argument: whether the request is for a publish or
+/// a subscribe.
+impl FromCall<'_, crate::hooks::on_client_authorize> for AuthorizeAction {
+    type Rejection = Infallible;
+    const MESSAGE: crate::extract::MessageUse = crate::extract::MessageUse::Ignores;
+
+    fn from_call(
+        call: Call<'_, crate::hooks::on_client_authorize>,
+    ) -> impl Future<Output = Result<Self, Infallible>> + Send {
+        ready(Ok(call.request.r#type()))
+    }
+}

@@ -335,15 +335,3 @@ macro_rules! bind_hooks {
     (@start $answer:ident, $request:ident) => { ChainValue::None };
 }
 exhook_hooks::hook_table!(bind_hooks);
-
-/// Whether the authorize request is for a publish or a subscribe.
-impl FromCall<'_, on_client_authorize> for AuthorizeAction {
-    type Rejection = Infallible;
-    const MESSAGE: crate::extract::MessageUse = crate::extract::MessageUse::Ignores;
-
-    fn from_call(
-        call: Call<'_, on_client_authorize>,
-    ) -> impl Future<Output = Result<Self, Infallible>> + Send {
-        ready(Ok(call.request.r#type()))
-    }
-}

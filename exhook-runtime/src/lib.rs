@@ -147,10 +147,14 @@ pub use handler::{Handler, HandlerEntry, HandlerSpec};
 pub use hook::{Hook, HookSet};
 pub use outcome::{Advertise, Decision, Publish};
 pub use provider::{LoadedHooks, Provider};
+#[allow(deprecated)]
 pub use server::{DEFAULT_DRAIN, DEFAULT_LISTEN, Server};
 pub use shutdown::ShutdownHandle;
 pub use state::State;
 pub use tls::TlsConfig;
+/// The gRPC crate the server is built on, as it appears in signatures
+/// ([`Server::into_routes`], [`Error`]).
+pub use tonic;
 pub use topic::{TopicFilter, TopicFilterError, TopicFilterErrorKind};
 pub use version::Version;
 

@@ -27,11 +27,12 @@ use crate::topic::TopicFilter;
 use crate::version::Version;
 
 /// Where a server listens when neither code nor `EXHOOK_LISTEN` says.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+#[deprecated(since = "0.2.0", note = "use `Server::DEFAULT_LISTEN`")]
+pub const DEFAULT_LISTEN: &str = Server::DEFAULT_LISTEN;
 
-/// How long calls in flight may finish after a shutdown starts, by default:
-/// well under EMQX's default `request_timeout` of 5 s.
-pub const DEFAULT_DRAIN: Duration = Duration::from_secs(3);
+/// How long calls in flight may finish after a shutdown starts, by default.
+#[deprecated(since = "0.2.0", note = "use `Server::DEFAULT_DRAIN`")]
+pub const DEFAULT_DRAIN: Duration = Server::DEFAULT_DRAIN;
 
 /// An ExHook provider server: serves `emqx.exhook.v1`, `v2` and `v3` on one
 /// port, so EMQX 4.x and 5.x can all load it, plus `grpc.health.v1`.
@@ -95,6 +96,16 @@ pub struct Server {
 }
 
 impl Server {
+    /// Where a server listens when neither code nor `EXHOOK_LISTEN` says:
+    /// loopback only.
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:9000";
+
+    /// How long calls in flight may finish after a shutdown starts, by
+    /// default: well under EMQX's default `request_timeout` of 5 s.
+    pub const DEFAULT_DRAIN: Duration = Duration::from_secs(3);
+}
+
+impl Server {
     /// A server for `provider`.
     pub fn new(provider: Provider) -> Self {
         Server {
@@ -104,7 +115,7 @@ impl Server {
             metrics_listen: None,
             metrics_listener: None,
             tls: None,
-            drain: DEFAULT_DRAIN,
+            drain: Server::DEFAULT_DRAIN,
             shutdown: ShutdownHandle::new(),
             handler_timeout: None,
             on_timeout: TimeoutAnswers::default(),
@@ -198,7 +209,7 @@ impl Server {
     }
 
     /// Listens on `address` (`host:port`) instead of `EXHOOK_LISTEN` or
-    /// [`DEFAULT_LISTEN`]. The address is checked when the server starts.
+    /// [`Server::DEFAULT_LISTEN`]. The address is checked when the server starts.
     pub fn listen(mut self, address: impl Into<String>) -> Self {
         self.listen = Some(address.into());
         self
@@ -226,7 +237,7 @@ impl Server {
     }
 
     /// How long calls in flight may finish after a shutdown starts
-    /// ([`DEFAULT_DRAIN`] unless set).
+    /// ([`Server::DEFAULT_DRAIN`] unless set).
     pub fn drain_timeout(mut self, drain: Duration) -> Self {
         self.drain = drain;
         self
@@ -432,8 +443,12 @@ impl Server {
         self,
         signal: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
-        let address = checked_address(self.listen.clone(), Some(DEFAULT_LISTEN), "Server::listen")?
-            .expect("a default address");
+        let address = checked_address(
+            self.listen.clone(),
+            Some(Server::DEFAULT_LISTEN),
+            "Server::listen",
+        )?
+        .expect("a default address");
         let listener = TcpListener::bind(&address)
             .await
             .map_err(|source| Error::Bind { address, source })?;
