@@ -109,7 +109,8 @@ impl Probe {
         self.state.lock().unwrap().fail_connects = n;
     }
 
-    /// The next `n` sends fail after delivering half of their batch (so
+    /// The next `n` sends fail after delivering half of their batch, rounded
+    /// up (so
     /// the records of a retried batch arrive twice).
     pub fn fail_sends(&self, n: usize) {
         self.state.lock().unwrap().fail_sends = n;
@@ -152,7 +153,8 @@ impl Sink for TestSink {
         let mut state = self.probe.state.lock().unwrap();
         if state.fail_sends > 0 {
             state.fail_sends -= 1;
-            let half = batch.len() / 2;
+            // Rounded up, so that a retried batch always repeats a record.
+            let half = batch.len().div_ceil(2);
             state.acknowledged.extend_from_slice(&batch[..half]);
             return Err("connection lost".into());
         }
