@@ -321,11 +321,11 @@ macro_rules! bind_hooks {
         $each(&$request.topic)
     };
     (@topics Subscription, $request:ident, $each:ident) => {
-        $each(exhook_topic::subscription_topic(&$request.topic))
+        $each(crate::topic::subscription_topic(&$request.topic))
     };
     (@topics Filters, $request:ident, $each:ident) => {
         for filter in &$request.topic_filters {
-            $each(exhook_topic::subscription_topic(&filter.name));
+            $each(crate::topic::subscription_topic(&filter.name));
         }
     };
     (@start Decide, $request:ident) => { ChainValue::Bool($request.result) };

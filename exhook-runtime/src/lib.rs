@@ -155,7 +155,7 @@ pub use tls::TlsConfig;
 /// The gRPC crate the server is built on, as it appears in signatures
 /// ([`Server::into_routes`], [`Error`]).
 pub use tonic;
-pub use topic::{TopicFilter, TopicFilterError, TopicFilterErrorKind};
+pub use topic::{TopicFilter, TopicFilterError, TopicFilterErrorKind, subscription_topic};
 pub use version::Version;
 
 #[cfg(feature = "macros")]

@@ -57,6 +57,38 @@ impl TopicFilter {
     pub fn as_str(&self) -> &str {
         &self.filter
     }
+
+    /// Whether a client's subscription to `subscribed` is covered by this
+    /// filter, as the runtime matches `topic = …` on the subscribe hooks:
+    /// the subscription without its `$share/<group>/`, `$queue/` or
+    /// `$exclusive/` prefix ([`subscription_topic`]) is matched as a topic.
+    ///
+    /// ```
+    /// use exhook_runtime::TopicFilter;
+    ///
+    /// let jobs = TopicFilter::new("jobs/#").unwrap();
+    /// assert!(jobs.matches_subscription("$share/workers/jobs/+"));
+    /// assert!(jobs.matches_subscription("$queue/jobs/1"));
+    /// assert!(!jobs.matches_subscription("$share/workers/mail/+"));
+    /// ```
+    pub fn matches_subscription(&self, subscribed: &str) -> bool {
+        self.matches(subscription_topic(subscribed))
+    }
+}
+
+/// A subscription's filter without the `$share/<group>/`, `$queue/` or
+/// `$exclusive/` prefix EMQX accepts before it, exactly as the runtime strips
+/// it before matching handlers' `topic = …` filters.
+///
+/// ```
+/// use exhook_runtime::subscription_topic;
+///
+/// assert_eq!(subscription_topic("$share/workers/jobs/#"), "jobs/#");
+/// assert_eq!(subscription_topic("$exclusive/alarms"), "alarms");
+/// assert_eq!(subscription_topic("jobs/+"), "jobs/+");
+/// ```
+pub fn subscription_topic(subscribed: &str) -> &str {
+    exhook_topic::subscription_topic(subscribed)
 }
 
 impl FromStr for TopicFilter {
