@@ -6,8 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use exhook_hooks::{Hook, Version};
-use exhook_runtime::proto::{v1, v3};
-use prost::Message as _;
+use exhook_runtime::event::*;
+use exhook_runtime::hooks::Wire;
+use exhook_runtime::proto::v3;
 
 /// What one event is about: the client, the message and the chain so far.
 /// The CLI's flags and `--request-json` fill it.
@@ -64,205 +65,143 @@ pub(crate) fn emqx_release(version: Version) -> &'static str {
     }
 }
 
-/// The request for `hook`, encoded for `version`.
+/// The request for `hook`, encoded for `version` by the runtime's own
+/// conversions (`Wire::encode`: v1 in EMQX 4's layout, v2 and v3 as EMQX 5.4+).
 pub(crate) fn encode(hook: Hook, version: Version, event: &Event) -> Bytes {
     use Hook::*;
-    let v1 = version == Version::V1;
     let meta = meta(version, event);
     let clientinfo = || Some(clientinfo(event));
+    let filters = || {
+        vec![SubscriptionFilter {
+            name: event.topic.clone(),
+            subopts: Some(subopts(event)),
+        }]
+    };
     let bytes = match hook {
-        ProviderLoaded if v1 => loaded_v1(event).encode_to_vec(),
-        ProviderLoaded => v3::ProviderLoadedRequest {
-            broker: Some(v3::BrokerInfo {
-                version: emqx_release(version).to_owned(),
-                sysdescr: "EMQX".to_owned(),
-                uptime: 3_600_000,
-                datetime: humantime::format_rfc3339_nanos(SystemTime::now()).to_string(),
-            }),
-            meta,
-        }
-        .encode_to_vec(),
-        ProviderUnloaded => {
-            as_v1::<v1::ProviderUnloadedRequest>(v1, v3::ProviderUnloadedRequest { meta })
-        }
-        ClientConnect => as_v1::<v1::ClientConnectRequest>(
-            v1,
-            v3::ClientConnectRequest {
-                conninfo: Some(conninfo(event)),
-                meta,
-                ..Default::default()
-            },
-        ),
-        ClientConnack => as_v1::<v1::ClientConnackRequest>(
-            v1,
-            v3::ClientConnackRequest {
-                conninfo: Some(conninfo(event)),
-                result_code: if event.result {
-                    "success"
-                } else {
-                    "not_authorized"
-                }
-                .to_owned(),
-                meta,
-                ..Default::default()
-            },
-        ),
-        ClientConnected => as_v1::<v1::ClientConnectedRequest>(
-            v1,
-            v3::ClientConnectedRequest {
-                clientinfo: clientinfo(),
-                meta,
-            },
-        ),
-        ClientDisconnected => as_v1::<v1::ClientDisconnectedRequest>(
-            v1,
-            v3::ClientDisconnectedRequest {
-                clientinfo: clientinfo(),
-                reason: event.reason.clone(),
-                meta,
-            },
-        ),
-        ClientAuthenticate => as_v1::<v1::ClientAuthenticateRequest>(
-            v1,
-            v3::ClientAuthenticateRequest {
-                clientinfo: clientinfo(),
-                result: event.result,
-                meta,
-            },
-        ),
-        ClientAuthorize => as_v1::<v1::ClientCheckAclRequest>(
-            v1,
-            v3::ClientAuthorizeRequest {
-                clientinfo: clientinfo(),
-                r#type: i32::from(event.subscribe),
-                topic: subscription_topic(&event.topic).to_owned(),
-                result: event.result,
-                meta,
-            },
-        ),
-        ClientSubscribe | ClientUnsubscribe if v1 => {
-            let request = v1::ClientSubscribeRequest {
-                clientinfo: Some(clientinfo_v1(event)),
-                props: Vec::new(),
-                topic_filters: vec![v1::TopicFilter {
-                    name: event.topic.clone(),
-                    qos: event.qos,
-                }],
-                meta: Some(meta_v1(version, event)),
-            };
-            // The two requests share one layout in every generation.
-            request.encode_to_vec()
-        }
-        ClientSubscribe | ClientUnsubscribe => v3::ClientSubscribeRequest {
-            clientinfo: clientinfo(),
-            topic_filters: vec![v3::TopicFilter {
-                name: event.topic.clone(),
-                subopts: Some(subopts(event)),
-            }],
+        ProviderLoaded => loaded(version, event).encode(version),
+        ProviderUnloaded => ProviderUnloadedRequest { meta }.encode(version),
+        ClientConnect => ClientConnectRequest {
+            conninfo: Some(conninfo(event)),
             meta,
             ..Default::default()
         }
-        .encode_to_vec(),
-        SessionCreated => as_v1::<v1::SessionCreatedRequest>(
-            v1,
-            v3::SessionCreatedRequest {
-                clientinfo: clientinfo(),
-                meta,
-            },
-        ),
-        SessionSubscribed if v1 => session_subscribed_v1(version, event).encode_to_vec(),
-        SessionSubscribed => v3::SessionSubscribedRequest {
+        .encode(version),
+        ClientConnack => ClientConnackRequest {
+            conninfo: Some(conninfo(event)),
+            result_code: if event.result {
+                "success"
+            } else {
+                "not_authorized"
+            }
+            .to_owned(),
+            meta,
+            ..Default::default()
+        }
+        .encode(version),
+        ClientConnected => ClientConnectedRequest {
+            clientinfo: clientinfo(),
+            meta,
+        }
+        .encode(version),
+        ClientDisconnected => ClientDisconnectedRequest {
+            clientinfo: clientinfo(),
+            reason: event.reason.clone(),
+            meta,
+        }
+        .encode(version),
+        ClientAuthenticate => ClientAuthenticateRequest {
+            clientinfo: clientinfo(),
+            result: event.result,
+            meta,
+        }
+        .encode(version),
+        ClientAuthorize => ClientAuthorizeRequest {
+            clientinfo: clientinfo(),
+            r#type: i32::from(event.subscribe),
+            topic: subscription_topic(&event.topic).to_owned(),
+            result: event.result,
+            meta,
+        }
+        .encode(version),
+        ClientSubscribe => ClientSubscribeRequest {
+            clientinfo: clientinfo(),
+            topic_filters: filters(),
+            meta,
+            ..Default::default()
+        }
+        .encode(version),
+        ClientUnsubscribe => ClientUnsubscribeRequest {
+            clientinfo: clientinfo(),
+            topic_filters: filters(),
+            meta,
+            ..Default::default()
+        }
+        .encode(version),
+        SessionCreated => SessionCreatedRequest {
+            clientinfo: clientinfo(),
+            meta,
+        }
+        .encode(version),
+        SessionSubscribed => SessionSubscribedRequest {
             clientinfo: clientinfo(),
             topic: event.topic.clone(),
             subopts: Some(subopts(event)),
             meta,
         }
-        .encode_to_vec(),
-        SessionUnsubscribed => as_v1::<v1::SessionUnsubscribedRequest>(
-            v1,
-            v3::SessionUnsubscribedRequest {
-                clientinfo: clientinfo(),
-                topic: event.topic.clone(),
-                meta,
-            },
-        ),
-        SessionResumed => as_v1::<v1::SessionResumedRequest>(
-            v1,
-            v3::SessionResumedRequest {
-                clientinfo: clientinfo(),
-                meta,
-            },
-        ),
-        SessionDiscarded => as_v1::<v1::SessionDiscardedRequest>(
-            v1,
-            v3::SessionDiscardedRequest {
-                clientinfo: clientinfo(),
-                meta,
-            },
-        ),
-        SessionTakenover => as_v1::<v1::SessionTakeoveredRequest>(
-            v1,
-            v3::SessionTakenoverRequest {
-                clientinfo: clientinfo(),
-                meta,
-            },
-        ),
-        SessionTerminated => as_v1::<v1::SessionTerminatedRequest>(
-            v1,
-            v3::SessionTerminatedRequest {
-                clientinfo: clientinfo(),
-                reason: event.reason.clone(),
-                meta,
-            },
-        ),
-        MessagePublish => as_v1::<v1::MessagePublishRequest>(
-            v1,
-            v3::MessagePublishRequest {
-                message: Some(message(event)),
-                meta,
-                ..Default::default()
-            },
-        ),
-        MessageDelivered => as_v1::<v1::MessageDeliveredRequest>(
-            v1,
-            v3::MessageDeliveredRequest {
-                clientinfo: clientinfo(),
-                message: Some(message(event)),
-                meta,
-            },
-        ),
-        MessageDropped => as_v1::<v1::MessageDroppedRequest>(
-            v1,
-            v3::MessageDroppedRequest {
-                message: Some(message(event)),
-                reason: event.reason.clone(),
-                meta,
-            },
-        ),
-        MessageAcked => as_v1::<v1::MessageAckedRequest>(
-            v1,
-            v3::MessageAckedRequest {
-                clientinfo: clientinfo(),
-                message: Some(message(event)),
-                meta,
-            },
-        ),
+        .encode(version),
+        SessionUnsubscribed => SessionUnsubscribedRequest {
+            clientinfo: clientinfo(),
+            topic: event.topic.clone(),
+            meta,
+        }
+        .encode(version),
+        SessionResumed => SessionResumedRequest {
+            clientinfo: clientinfo(),
+            meta,
+        }
+        .encode(version),
+        SessionDiscarded => SessionDiscardedRequest {
+            clientinfo: clientinfo(),
+            meta,
+        }
+        .encode(version),
+        SessionTakenover => SessionTakenoverRequest {
+            clientinfo: clientinfo(),
+            meta,
+        }
+        .encode(version),
+        SessionTerminated => SessionTerminatedRequest {
+            clientinfo: clientinfo(),
+            reason: event.reason.clone(),
+            meta,
+        }
+        .encode(version),
+        MessagePublish => MessagePublishRequest {
+            message: Some(message(event)),
+            meta,
+            ..Default::default()
+        }
+        .encode(version),
+        MessageDelivered => MessageDeliveredRequest {
+            clientinfo: clientinfo(),
+            message: Some(message(event)),
+            meta,
+        }
+        .encode(version),
+        MessageDropped => MessageDroppedRequest {
+            message: Some(message(event)),
+            reason: event.reason.clone(),
+            meta,
+        }
+        .encode(version),
+        MessageAcked => MessageAckedRequest {
+            clientinfo: clientinfo(),
+            message: Some(message(event)),
+            meta,
+        }
+        .encode(version),
     };
     Bytes::from(bytes)
-}
-
-/// `request` in `v1`'s layout when `v1` is set. Where v1's message has the
-/// same fields as v3's minus some (peerport, properties), decoding v3's
-/// bytes as `V1` keeps exactly v1's fields, and re-encoding writes them with
-/// v1's type.
-fn as_v1<V1: prost::Message + Default>(v1: bool, request: impl prost::Message) -> Vec<u8> {
-    let bytes = request.encode_to_vec();
-    if !v1 {
-        return bytes;
-    }
-    V1::decode(bytes.as_slice())
-        .expect("v1's fields are v3's, with the same numbers and types")
-        .encode_to_vec()
 }
 
 fn meta(version: Version, event: &Event) -> Option<v3::RequestMeta> {
@@ -274,26 +213,29 @@ fn meta(version: Version, event: &Event) -> Option<v3::RequestMeta> {
     })
 }
 
-fn meta_v1(version: Version, event: &Event) -> v1::RequestMeta {
-    let meta = meta(version, event).unwrap_or_default();
-    v1::RequestMeta {
-        node: meta.node,
-        version: meta.version,
-        sysdescr: meta.sysdescr,
-        cluster_name: meta.cluster_name,
-    }
-}
-
-/// EMQX 4's `BrokerInfo.uptime` is text.
-fn loaded_v1(event: &Event) -> v1::ProviderLoadedRequest {
-    v1::ProviderLoadedRequest {
-        broker: Some(v1::BrokerInfo {
-            version: emqx_release(Version::V1).to_owned(),
-            sysdescr: "EMQX Broker".to_owned(),
-            uptime: "1 hours, 0 minutes, 0 seconds".to_owned(),
-            datetime: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        }),
-        meta: Some(meta_v1(Version::V1, event)),
+/// `OnProviderLoaded` from the release of `version`; EMQX 4's uptime is text.
+fn loaded(version: Version, event: &Event) -> ProviderLoadedRequest {
+    let now = SystemTime::now();
+    let (sysdescr, uptime, datetime) = match version {
+        Version::V1 => (
+            "EMQX Broker",
+            Uptime::Text("1 hours, 0 minutes, 0 seconds".to_owned()),
+            humantime::format_rfc3339_seconds(now).to_string(),
+        ),
+        Version::V2 | Version::V3 => (
+            "EMQX",
+            Uptime::Millis(3_600_000),
+            humantime::format_rfc3339_nanos(now).to_string(),
+        ),
+    };
+    ProviderLoadedRequest {
+        broker: BrokerInfo {
+            version: emqx_release(version).to_owned(),
+            sysdescr: sysdescr.to_owned(),
+            uptime,
+            datetime,
+        },
+        meta: meta(version, event).unwrap_or_default(),
     }
 }
 
@@ -326,50 +268,10 @@ fn clientinfo(event: &Event) -> v3::ClientInfo {
     }
 }
 
-fn clientinfo_v1(event: &Event) -> v1::ClientInfo {
-    let info = clientinfo(event);
-    v1::ClientInfo {
-        node: info.node,
-        clientid: info.clientid,
-        username: info.username,
-        password: info.password,
-        peerhost: info.peerhost,
-        sockport: info.sockport,
-        protocol: info.protocol,
-        mountpoint: info.mountpoint,
-        is_superuser: info.is_superuser,
-        anonymous: info.anonymous,
-        cn: info.cn,
-        dn: info.dn,
-    }
-}
-
 fn subopts(event: &Event) -> v3::SubOpts {
     v3::SubOpts {
         qos: event.qos,
         ..Default::default()
-    }
-}
-
-/// EMQX 4 names the share group apart from the filter.
-fn session_subscribed_v1(version: Version, event: &Event) -> v1::SessionSubscribedRequest {
-    let (share, topic) = match event
-        .topic
-        .strip_prefix("$share/")
-        .and_then(|rest| rest.split_once('/'))
-    {
-        Some((group, topic)) => (group.to_owned(), topic.to_owned()),
-        None => (String::new(), event.topic.clone()),
-    };
-    v1::SessionSubscribedRequest {
-        clientinfo: Some(clientinfo_v1(event)),
-        topic,
-        subopts: Some(v1::SubOpts {
-            qos: event.qos,
-            share,
-            ..Default::default()
-        }),
-        meta: Some(meta_v1(version, event)),
     }
 }
 
@@ -407,6 +309,9 @@ pub(crate) fn message(event: &Event) -> v3::Message {
 
 #[cfg(test)]
 mod tests {
+    use exhook_runtime::proto::v1;
+    use prost::Message as _;
+
     use super::*;
 
     #[test]
@@ -442,9 +347,12 @@ mod tests {
             v1::ClientSubscribeRequest::decode(encode(Hook::ClientSubscribe, Version::V1, &event))
                 .unwrap();
         assert_eq!(subscribe.topic_filters[0].qos, 1);
-        let authorize =
-            v3::ClientAuthorizeRequest::decode(encode(Hook::ClientAuthorize, Version::V3, &event))
-                .unwrap();
+        let authorize = <v3::ClientAuthorizeRequest as prost::Message>::decode(encode(
+            Hook::ClientAuthorize,
+            Version::V3,
+            &event,
+        ))
+        .unwrap();
         assert_eq!(authorize.topic, "a/b");
         let loaded =
             v3::ProviderLoadedRequest::decode(encode(Hook::ProviderLoaded, Version::V3, &event))
@@ -459,9 +367,9 @@ mod tests {
         // carry it, and must be shorter than the v3 bytes by exactly it.
         let v1_bytes = encode(Hook::ClientAuthenticate, Version::V1, &event);
         let v3_bytes = encode(Hook::ClientAuthenticate, Version::V3, &event);
-        let decoded = v3::ClientAuthenticateRequest::decode(v1_bytes).unwrap();
+        let decoded = <v3::ClientAuthenticateRequest as prost::Message>::decode(v1_bytes).unwrap();
         assert_eq!(decoded.clientinfo.as_ref().unwrap().peerport, 0);
-        let full = v3::ClientAuthenticateRequest::decode(v3_bytes).unwrap();
+        let full = <v3::ClientAuthenticateRequest as prost::Message>::decode(v3_bytes).unwrap();
         assert_eq!(full.clientinfo.unwrap().peerport, 54_321);
         assert_eq!(decoded.meta.unwrap().version, "4.4.19");
     }
