@@ -451,6 +451,63 @@ async fn the_drain_time_bounds_a_shutdown() {
     );
 }
 
+/// After its final GOAWAY the server closes its side and keeps reading until
+/// the peer closes too: bytes the peer sent late (as a proxy's WINDOW_UPDATE
+/// can be) are never answered with a TCP reset, which would make the peer
+/// discard the last answers it has not read yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_closes_connections_without_a_reset() {
+    let server = server();
+    let stop = server.shutdown_handle();
+    let server = Running::start(server).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // The client preface and an empty SETTINGS frame.
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.shutdown();
+
+    // The server's frames up to its end of the stream: SETTINGS, GOAWAY and a
+    // PING, which the client answers (the final GOAWAY waits for that).
+    let frames = async {
+        let mut kinds = Vec::new();
+        let mut header = [0u8; 9];
+        while tcp.read_exact(&mut header).await.is_ok() {
+            let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+            let mut payload = vec![0u8; length];
+            tcp.read_exact(&mut payload).await.unwrap();
+            let (kind, flags) = (header[3], header[4]);
+            if kind == 6 && flags & 1 == 0 {
+                let mut ack = vec![0, 0, 8, 6, 1, 0, 0, 0, 0];
+                ack.extend(&payload);
+                tcp.write_all(&ack).await.unwrap();
+            }
+            kinds.push(kind);
+        }
+        kinds
+    };
+    let kinds = tokio::time::timeout(Duration::from_secs(5), frames)
+        .await
+        .unwrap();
+    assert!(kinds.contains(&7), "no GOAWAY among the frames {kinds:?}");
+
+    // Late bytes from the client: a PING (8 bytes of payload), twice. A socket
+    // closed already answers the first with a reset, which fails the second.
+    let ping = [0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+    for _ in 0..2 {
+        let written = tcp.write_all(&ping).await;
+        assert!(
+            written.is_ok(),
+            "the server reset the connection: {written:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(tcp);
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.stop()).await;
+    assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+}
+
 // ---- the process, configured by environment variables ----------------------------
 
 fn slow_provider() -> Command {

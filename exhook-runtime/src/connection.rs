@@ -1,6 +1,7 @@
 //! Serving one accepted connection over HTTP/2: the TLS handshake and the
-//! client's preface must come in time, HTTP/2 PINGs find dead peers, and a
-//! peer that keeps resetting its own streams is sent GOAWAY.
+//! client's preface must come in time, HTTP/2 PINGs find dead peers, a
+//! peer that keeps resetting its own streams is sent GOAWAY, and a closed
+//! connection lingers until the peer has read everything.
 
 use std::io;
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Sleep;
@@ -28,6 +29,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A connection refused after GOAWAY for too many resets gets this long
 /// to end its streams before it is closed.
 const GOAWAY_GRACE: Duration = Duration::from_secs(1);
+
+/// How long a finished connection waits for the peer to close its side,
+/// and how much it reads from it meanwhile; see [`linger`].
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1 << 20;
 
 /// The client's connection preface (24 bytes) and the header of the
 /// SETTINGS frame that must follow it (9 bytes): every HTTP/2 client sends
@@ -87,7 +93,7 @@ where
         self.http2(stream, peer).await;
     }
 
-    async fn http2<IO>(&self, io: IO, peer: SocketAddr)
+    async fn http2<IO>(&self, mut io: IO, peer: SocketAddr)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -111,39 +117,67 @@ where
             .max_concurrent_streams(limits.max_concurrent_streams)
             .keep_alive_interval(limits.keepalive_interval)
             .keep_alive_timeout(limits.keepalive_timeout);
-        let io = TokioIo::new(Preface::new(io, limits.preface_timeout));
-        let connection = builder.serve_connection(io, calls);
-        tokio::pin!(connection);
-        let mut closing = false;
-        let mut grace: Option<Pin<Box<Sleep>>> = None;
-        loop {
-            tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(error) = result {
-                        tracing::debug!(target: "exhook", %peer, "connection ended: {error}");
+        {
+            // hyper borrows the stream, so that it can linger once hyper is done.
+            let borrowed = TokioIo::new(Preface::new(&mut io, limits.preface_timeout));
+            let connection = builder.serve_connection(borrowed, calls);
+            let mut connection = std::pin::pin!(connection);
+            let mut closing = false;
+            let mut grace: Option<Pin<Box<Sleep>>> = None;
+            loop {
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(target: "exhook", %peer, "connection ended: {error}");
+                        }
+                        break;
                     }
-                    return;
+                    () = self.stop.requested(), if !closing => {
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                    () = resets.exceeded(), if !closing => {
+                        tracing::warn!(
+                            target: "exhook",
+                            %peer,
+                            "the client reset more than {} streams within {:?}; closing its connection (GOAWAY)",
+                            limits.client_resets,
+                            limits.client_reset_window,
+                        );
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                        grace = Some(Box::pin(tokio::time::sleep(GOAWAY_GRACE)));
+                    }
+                    () = async { grace.as_mut().expect("set").await }, if grace.is_some() => break,
                 }
-                () = self.stop.requested(), if !closing => {
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
-                }
-                () = resets.exceeded(), if !closing => {
-                    tracing::warn!(
-                        target: "exhook",
-                        %peer,
-                        "the client reset more than {} streams within {:?}; closing its connection (GOAWAY)",
-                        limits.client_resets,
-                        limits.client_reset_window,
-                    );
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
-                    grace = Some(Box::pin(tokio::time::sleep(GOAWAY_GRACE)));
-                }
-                () = async { grace.as_mut().expect("set").await }, if grace.is_some() => return,
             }
         }
+        linger(&mut io).await;
     }
+}
+
+/// Closes the write side, then reads and discards what the peer still
+/// sends until it closes too, for at most [`LINGER`] and [`LINGER_BYTES`].
+///
+/// A socket closed with unread bytes in it (a WINDOW_UPDATE or a new stream
+/// the peer sent just before our final GOAWAY arrived) makes the kernel
+/// send a TCP reset, and a peer that receives a reset may discard what it
+/// has not read yet: the last answers. A proxy such as HAProxy then ends
+/// those calls without a `grpc-status`.
+async fn linger<IO: AsyncRead + AsyncWrite + Unpin>(io: &mut IO) {
+    let drained = async {
+        io.shutdown().await?;
+        let mut discard = vec![0u8; 8 * 1024];
+        let mut read = 0;
+        while read < LINGER_BYTES {
+            match io.read(&mut discard).await? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        io::Result::Ok(())
+    };
+    let _ = tokio::time::timeout(LINGER, drained).await;
 }
 
 /// The calls of one connection: each request body is bounded, and each call
