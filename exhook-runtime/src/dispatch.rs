@@ -1,11 +1,14 @@
 //! What a running server shares between calls: the handlers, their topic
 //! routes, the state and the supervision settings.
 
+use std::sync::Arc;
+
 use crate::event::Message;
 use crate::extract::{Call, ChainValue};
 use crate::handler::{Erased, HandlerEntry, HandlerTable};
 use crate::hook::Hook;
 use crate::hooks::HookPoint;
+use crate::middleware::{self, LayerEntry, Next};
 use crate::provider::LoadedHooks;
 use crate::route::Route;
 use crate::state::StateMap;
@@ -27,6 +30,8 @@ pub struct Dispatcher {
     /// Publish answers carry only what EMQX reads (see
     /// `Server::compact_publish_answers`).
     compact_publish_answers: bool,
+    /// By hook: the layers around its handlers, if any.
+    layers: Vec<Option<Next>>,
 }
 
 impl Dispatcher {
@@ -36,12 +41,13 @@ impl Dispatcher {
         state: StateMap,
         supervision: Supervision,
         compact_publish_answers: bool,
-    ) -> Self {
+        layers: &[LayerEntry],
+    ) -> Arc<Self> {
         let routes = Hook::ALL
             .iter()
             .map(|hook| Route::new(*hook, entries.iter().map(|entry| entry.spec())))
             .collect();
-        Dispatcher {
+        Arc::new_cyclic(|dispatcher| Dispatcher {
             handlers: HandlerTable::of(entries),
             moves_message: entries
                 .iter()
@@ -52,7 +58,13 @@ impl Dispatcher {
             hooks,
             supervision,
             compact_publish_answers,
-        }
+            layers: middleware::stacks(layers, dispatcher),
+        })
+    }
+
+    /// The layers around `hook`'s handlers, if any wrap it.
+    pub(crate) fn layers(&self, hook: Hook) -> Option<&Next> {
+        self.layers[hook.index()].as_ref()
     }
 
     /// `H`'s handlers, in registration order, with their positions in the

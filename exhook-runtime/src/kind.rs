@@ -17,6 +17,7 @@ use crate::hook::HookSet;
 use crate::hooks::{HookPoint, HookRequest, Provides};
 use crate::log::announce;
 use crate::metrics::Classify;
+use crate::middleware::AsResponse;
 use crate::outcome::{Advertise, Decision, Publish as PublishAnswer};
 use crate::proto::v3::{EmptySuccess, LoadedResponse, ValuedResponse, valued_response};
 use crate::version::Version;
@@ -31,7 +32,7 @@ pub trait HookKind<H: HookPoint>: sealed::Sealed + Send + Sync + 'static {
     /// What a handler answers.
     type Answer: Send + 'static;
     /// What EMQX gets.
-    type Response: prost::Message + Default + Classify + NeutralAnswer + Send + 'static;
+    type Response: prost::Message + Default + Classify + NeutralAnswer + AsResponse + Send + 'static;
 
     /// Runs the hook's handlers for one request.
     #[doc(hidden)]

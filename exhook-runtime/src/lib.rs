@@ -118,6 +118,7 @@ mod kind;
 mod limits;
 mod log;
 mod metrics;
+pub mod middleware;
 mod outcome;
 pub mod prelude;
 pub mod proto;

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tonic::Status;
+use tower::{Layer, Service};
 
 use crate::accept::{Acceptor, raise_fd_limit};
 use crate::connection::Connections;
@@ -17,6 +19,7 @@ use crate::hook::{Hook, HookSet};
 use crate::limits::{ByteBudget, Limits};
 use crate::log::announce;
 use crate::metrics::{self, Metrics};
+use crate::middleware::{LayerEntry, Next, Request, Response};
 use crate::provider::Provider;
 use crate::service::{HookService, V1, V2, V3};
 use crate::shutdown::{ShutdownHandle, os_signal};
@@ -92,6 +95,7 @@ pub struct Server {
     concurrency_limit: Option<usize>,
     limits: Limits,
     compact_publish_answers: bool,
+    layers: Vec<LayerEntry>,
     unlisted: Option<&'static str>,
 }
 
@@ -123,6 +127,7 @@ impl Server {
             concurrency_limit: None,
             limits: Limits::default(),
             compact_publish_answers: false,
+            layers: Vec::new(),
             unlisted: None,
         }
     }
@@ -398,6 +403,80 @@ impl Server {
         self
     }
 
+    /// Wraps every hook call in `layer`, a [`tower::Layer`] over
+    /// [`Next`]: it sees the hook, the protocol version, the client and the
+    /// topic, and may answer on its own. The first layer added is the
+    /// outermost. See [`middleware`](crate::middleware) for where layers sit
+    /// and for examples.
+    ///
+    /// ```
+    /// use exhook_runtime::middleware::{self, Next, Request};
+    /// use exhook_runtime::prelude::*;
+    ///
+    /// #[on_client_authenticate]
+    /// async fn authenticate(client: &ClientInfo) -> Decision {
+    ///     Decision::Ignore
+    /// }
+    ///
+    /// let server = Server::new(provider![authenticate]).layer(middleware::from_fn(
+    ///     |request: Request, next: Next| async move {
+    ///         let started = std::time::Instant::now();
+    ///         let hook = request.hook();
+    ///         let answer = next.run(request).await;
+    ///         tracing::debug!(%hook, elapsed = ?started.elapsed(), "answered");
+    ///         answer
+    ///     },
+    /// ));
+    /// ```
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        L: Layer<Next> + Send + Sync + 'static,
+        L::Service:
+            Service<Request, Response = Response, Error = Status> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.layer_on(Hook::ALL.iter().copied(), layer)
+    }
+
+    /// Wraps the calls of `hooks` only in `layer`; calls of other hooks do
+    /// not pass through it. Otherwise as [`layer`](Self::layer).
+    ///
+    /// ```
+    /// use exhook_runtime::middleware::{self, Next, Request, Response};
+    /// use exhook_runtime::prelude::*;
+    ///
+    /// #[on_client_authenticate]
+    /// async fn authenticate(client: &ClientInfo) -> Decision {
+    ///     Decision::Ignore
+    /// }
+    ///
+    /// // Nobody logs in while maintenance is on.
+    /// let maintenance = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    /// let server = Server::new(provider![authenticate]).layer_on(
+    ///     [Hook::ClientAuthenticate],
+    ///     middleware::from_fn(move |request: Request, next: Next| {
+    ///         let closed = maintenance.load(std::sync::atomic::Ordering::Relaxed);
+    ///         async move {
+    ///             if closed {
+    ///                 return Ok(Response::from(Decision::Deny));
+    ///             }
+    ///             next.run(request).await
+    ///         }
+    ///     }),
+    /// );
+    /// ```
+    pub fn layer_on<L>(mut self, hooks: impl IntoIterator<Item = Hook>, layer: L) -> Self
+    where
+        L: Layer<Next> + Send + Sync + 'static,
+        L::Service:
+            Service<Request, Response = Response, Error = Status> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.layers
+            .push(LayerEntry::new(hooks.into_iter().collect(), layer));
+        self
+    }
+
     /// Checks what the compiler cannot: that every `State<T>` a handler takes
     /// was given, and that every topic filter is valid.
     pub fn check(&self) -> Result<(), Error> {
@@ -490,7 +569,7 @@ impl Server {
             .map(|_| Arc::new(Metrics::default()));
         let local = listener.local_addr().ok();
         let hooks = self.provider.hooks();
-        let dispatcher = Arc::new(self.take_dispatcher(metrics.clone()));
+        let dispatcher = self.take_dispatcher(metrics.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         set_health(&health, tonic_health::ServingStatus::Serving).await;
@@ -598,7 +677,7 @@ impl Server {
     /// ```
     pub fn into_routes(mut self) -> Result<tonic::service::Routes, Error> {
         self.check()?;
-        let dispatcher = Arc::new(self.take_dispatcher(None));
+        let dispatcher = self.take_dispatcher(None);
         Ok(
             tonic::service::Routes::new(HookService::<V1>::new(dispatcher.clone()))
                 .add_service(HookService::<V2>::new(dispatcher.clone()))
@@ -608,14 +687,14 @@ impl Server {
 
     /// The dispatcher this server would run, for the in-process test broker.
     #[cfg(feature = "testing")]
-    pub(crate) fn into_dispatcher(mut self) -> Result<Dispatcher, Error> {
+    pub(crate) fn into_dispatcher(mut self) -> Result<Arc<Dispatcher>, Error> {
         self.check()?;
         Ok(self.take_dispatcher(None))
     }
 
     /// The dispatcher for this server's handlers and settings; the state
     /// moves into it.
-    fn take_dispatcher(&mut self, metrics: Option<Arc<Metrics>>) -> Dispatcher {
+    fn take_dispatcher(&mut self, metrics: Option<Arc<Metrics>>) -> Arc<Dispatcher> {
         let supervision = Supervision {
             metrics,
             on_timeout: self.on_timeout,
@@ -628,6 +707,7 @@ impl Server {
             std::mem::take(&mut self.state),
             supervision,
             self.compact_publish_answers,
+            &self.layers,
         )
     }
 

@@ -23,6 +23,7 @@ use crate::dispatch::Dispatcher;
 use crate::hook::Hook;
 use crate::hooks::{self, HookFn, HookPoint};
 use crate::kind::HookKind;
+use crate::middleware;
 use crate::span::call_span;
 use crate::supervise::Supervised;
 use crate::version::Version;
@@ -200,12 +201,12 @@ impl<H: HookPoint> UnaryService<H::Request> for Unary<H> {
         }
         let request = request.into_inner();
         let span = call_span::<H>(self.version, &request);
-        let chain = H::Kind::run(self.dispatcher.clone(), request, self.version);
-        // Boxed once here (the chain's future is large, and the layers
-        // below would otherwise move it), and wrapped in its span only when
+        // Boxed once (the chain's future is large, and the layers below
+        // would otherwise move it), and wrapped in its span only when
         // tracing wants it.
+        let chain = middleware::call::<H>(self.dispatcher.clone(), request, self.version);
         let future: CallFuture<H> = if span.is_disabled() {
-            Box::pin(chain)
+            chain
         } else {
             Box::pin(tracing::Instrument::instrument(chain, span))
         };

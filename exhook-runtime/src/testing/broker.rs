@@ -1,6 +1,6 @@
 //! The test broker: loads providers and calls them the way EMQX does.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::RwLock;
@@ -156,7 +156,7 @@ impl TestBrokerBuilder {
         for (server, failed_action) in self.servers {
             let link = match self.transport {
                 Transport::InProcess => Link::InProcess {
-                    dispatcher: Arc::new(server.into_dispatcher()?),
+                    dispatcher: server.into_dispatcher()?,
                     version,
                     down: false,
                 },

@@ -16,6 +16,7 @@ use crate::dispatch::Dispatcher;
 use crate::hook::Hook;
 use crate::hooks::{HookPoint, HookRequest};
 use crate::kind::HookKind;
+use crate::middleware;
 use crate::shutdown::ShutdownHandle;
 use crate::supervise::Supervised;
 use crate::version::Version;
@@ -73,7 +74,7 @@ impl Link {
                 version,
                 ..
             } => {
-                let call = <R::Hook as HookPoint>::Kind::run(dispatcher.clone(), request, *version);
+                let call = middleware::call::<R::Hook>(dispatcher.clone(), request, *version);
                 Supervised::new(call, hook, Some(timeout), &dispatcher.supervision)
                     .await
                     .map(tonic::Response::into_inner)
