@@ -1390,3 +1390,103 @@ async fn run_time_filters_for_an_unlisted_handler_stop_the_server_at_start() {
     assert!(matches!(error, Error::UnlistedHandler { .. }), "{error}");
     assert!(error.to_string().contains("configured::store"), "{error}");
 }
+
+mod answers {
+    use exhook_runtime::prelude::*;
+    use exhook_runtime::testing::{
+        Answered, ConnectOutcome, ProviderAnswer, TestBroker, Transport, Valued,
+    };
+
+    #[on_client_authenticate]
+    async fn ignore_all() -> Decision {
+        Decision::Ignore
+    }
+
+    #[on_client_authenticate]
+    async fn staff_only(client: &ClientInfo) -> Decision {
+        match client.username.as_str() {
+            "staff" => Decision::Allow,
+            "visitor" => Decision::Continue(false),
+            _ => Decision::Ignore,
+        }
+    }
+
+    #[on_message_publish]
+    async fn drop_all() -> Publish {
+        Publish::Drop
+    }
+
+    /// The kit records each provider's own answer: an ignored login and an
+    /// allowed one both connect (authn_result defaults to true), but their
+    /// answers differ.
+    #[tokio::test]
+    async fn the_test_kit_shows_each_providers_answer_in_the_chain() {
+        for transport in [
+            Transport::InProcess,
+            Transport::Grpc(Version::V1),
+            Transport::Grpc(Version::V3),
+        ] {
+            let broker = TestBroker::builder()
+                .transport(transport)
+                .provider(Server::new(provider![ignore_all]))
+                .provider(Server::new(provider![staff_only, drop_all]))
+                .start()
+                .await
+                .unwrap();
+            let broker = &broker;
+            let answers = move |hook| {
+                broker
+                    .take_answers()
+                    .into_iter()
+                    .filter(|answer: &ProviderAnswer| answer.hook == hook)
+                    .map(|answer| (answer.provider, answer.answer))
+                    .collect::<Vec<_>>()
+            };
+            let connect = move |user: &'static str| async move {
+                let outcome = broker.client(user).username(user).connect().await;
+                (outcome, answers(Hook::ClientAuthenticate))
+            };
+            assert_eq!(
+                connect("guest").await,
+                (
+                    ConnectOutcome::Allowed,
+                    vec![(0, Answered::Ignore), (1, Answered::Ignore)]
+                ),
+                "{transport:?}"
+            );
+            assert_eq!(
+                connect("staff").await,
+                (
+                    ConnectOutcome::Allowed,
+                    vec![
+                        (0, Answered::Ignore),
+                        (1, Answered::StopAndReturn(Valued::Bool(true)))
+                    ]
+                ),
+                "{transport:?}"
+            );
+            assert_eq!(
+                connect("visitor").await,
+                (
+                    ConnectOutcome::Denied,
+                    vec![
+                        (0, Answered::Ignore),
+                        (1, Answered::Continue(Valued::Bool(false)))
+                    ]
+                ),
+                "{transport:?}"
+            );
+            let client = broker.client("staff").username("staff");
+            client.connect().await;
+            broker.take_answers();
+            client.publish("t/1", "x").await;
+            let publish = answers(Hook::MessagePublish);
+            match &publish[..] {
+                [(1, Answered::StopAndReturn(Valued::Message(message)))] => {
+                    assert_eq!(message.headers["allow_publish"], "false");
+                }
+                other => panic!("{transport:?}: {other:?}"),
+            }
+        }
+    }
+}

@@ -71,7 +71,9 @@
 //! }
 //!
 //! #[on_message_publish]
-//! async fn store(msg: &Message) {}
+//! async fn store(msg: &Message) -> Publish {
+//!     Publish::Ignore
+//! }
 //!
 //! let limit = RateLimit { limit: 100, windows: Arc::default() };
 //! let server = Server::new(provider![store]).layer_on(

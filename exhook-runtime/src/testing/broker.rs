@@ -8,7 +8,8 @@ use tonic::Status;
 
 use crate::event::*;
 use crate::hook::Hook;
-use crate::proto::v3::{ValuedResponse, valued_response};
+use crate::proto::v3::ValuedResponse;
+use crate::proto::v3::valued_response::{ResponsedType, Value};
 use crate::server::Server;
 use crate::version::Version;
 
@@ -47,6 +48,46 @@ pub struct HookCall {
     pub hook: Hook,
 }
 
+/// What one provider answered one call, as EMQX received it: for
+/// `client.authenticate`, `client.authorize` and `message.publish`, and for
+/// every call that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAnswer {
+    /// Which provider, by the order they were added.
+    pub provider: usize,
+    /// Which hook.
+    pub hook: Hook,
+    /// What it answered.
+    pub answer: Answered,
+}
+
+/// A provider's answer to one call.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Answered {
+    /// `IGNORE`: the result so far goes on unchanged. This is what a
+    /// provider whose handlers all ignored the call answers, and what an
+    /// unhandled hook answers.
+    Ignore,
+    /// `CONTINUE` with a new result for the next callback.
+    Continue(Valued),
+    /// `STOP_AND_RETURN`: the chain ends with this result.
+    StopAndReturn(Valued),
+    /// An answer EMQX cannot use (`unknown_responsed_value`), ignored.
+    Unusable,
+    /// The call failed; `failed_action` applied.
+    Failed(tonic::Code),
+}
+
+/// The value of a `CONTINUE` or `STOP_AND_RETURN` answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Valued {
+    /// Authenticate and authorize: allowed or not.
+    Bool(bool),
+    /// Publish: the message as the provider answered it.
+    Message(Message),
+}
+
 /// Builds a [`TestBroker`].
 pub struct TestBrokerBuilder {
     servers: Vec<(Server, FailedAction)>,
@@ -76,6 +117,7 @@ pub struct TestBroker {
     pub(crate) authn_result: bool,
     pub(crate) authz_result: bool,
     calls: Mutex<Vec<HookCall>>,
+    answers: Mutex<Vec<ProviderAnswer>>,
     warnings: Mutex<Vec<String>>,
     pub(crate) subscriptions: Mutex<Vec<super::client::Subscription>>,
 }
@@ -204,6 +246,7 @@ impl TestBrokerBuilder {
             authn_result: self.authn_result,
             authz_result: self.authz_result,
             calls: Mutex::default(),
+            answers: Mutex::default(),
             warnings: Mutex::default(),
             subscriptions: Mutex::default(),
         };
@@ -225,6 +268,20 @@ pub(crate) enum Answer<T> {
     Ignore,
     Continue(T),
     Stop(T),
+    /// `unknown_responsed_value`: ignored.
+    Unusable,
+}
+
+impl<T> Answer<T> {
+    /// As [`TestBroker::answers`] records it.
+    fn recorded(&self, valued: impl Fn(&T) -> Valued) -> Answered {
+        match self {
+            Answer::Ignore => Answered::Ignore,
+            Answer::Continue(value) => Answered::Continue(valued(value)),
+            Answer::Stop(value) => Answered::StopAndReturn(valued(value)),
+            Answer::Unusable => Answered::Unusable,
+        }
+    }
 }
 
 impl TestBroker {
@@ -291,6 +348,57 @@ impl TestBroker {
             .unwrap_or_default()
     }
 
+    /// What each provider answered so far, in order: the answers of
+    /// `client.authenticate`, `client.authorize` and `message.publish`, and
+    /// every failed call. Tells an ignored login from an allowed one, which
+    /// [`ConnectOutcome`](super::ConnectOutcome) cannot: with
+    /// [`authn_result`](TestBrokerBuilder::authn_result) `true` (the
+    /// default, as EMQX without other authenticators) both connect.
+    ///
+    /// ```
+    /// use exhook_runtime::testing::{Answered, ProviderAnswer, TestBroker, Valued};
+    /// use exhook_runtime::prelude::*;
+    ///
+    /// #[on_client_authenticate]
+    /// async fn admins(client: &ClientInfo) -> Decision {
+    ///     if client.username == "admin" { Decision::Allow } else { Decision::Ignore }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let broker = TestBroker::builder().provider(Server::new(provider![admins])).start().await.unwrap();
+    /// assert!(broker.client("a").username("admin").connect().await.is_allowed());
+    /// assert!(broker.client("b").username("guest").connect().await.is_allowed());
+    /// let answers: Vec<Answered> = broker.take_answers().into_iter().map(|a| a.answer).collect();
+    /// assert_eq!(answers, [Answered::StopAndReturn(Valued::Bool(true)), Answered::Ignore]);
+    /// # }
+    /// ```
+    pub fn answers(&self) -> Vec<ProviderAnswer> {
+        self.answers
+            .lock()
+            .map(|answers| answers.clone())
+            .unwrap_or_default()
+    }
+
+    /// What each provider answered so far, as [`answers`](Self::answers),
+    /// and forgets it.
+    pub fn take_answers(&self) -> Vec<ProviderAnswer> {
+        self.answers
+            .lock()
+            .map(|mut answers| std::mem::take(&mut *answers))
+            .unwrap_or_default()
+    }
+
+    fn answered(&self, provider: usize, hook: Hook, answer: Answered) {
+        if let Ok(mut answers) = self.answers.lock() {
+            answers.push(ProviderAnswer {
+                provider,
+                hook,
+                answer,
+            });
+        }
+    }
+
     /// What EMQX would have logged as warnings: failed calls, answers it
     /// could not use (`unknown_responsed_value`), failed loads.
     pub fn warnings(&self) -> Vec<String> {
@@ -339,44 +447,52 @@ impl TestBroker {
         hook: Hook,
         answer: ValuedResponse,
     ) -> Answer<bool> {
-        use valued_response::{ResponsedType, Value};
-        match (ResponsedType::try_from(answer.r#type), answer.value) {
-            (Ok(ResponsedType::Ignore), _) => Answer::Ignore,
-            (Ok(ResponsedType::Continue), Some(Value::BoolResult(value))) => {
-                Answer::Continue(value)
-            }
-            (Ok(ResponsedType::StopAndReturn), Some(Value::BoolResult(value))) => {
-                Answer::Stop(value)
-            }
-            (kind, value) => {
-                self.warn(format!("provider {index}: {hook}: unknown_responsed_value (type {kind:?}, value {value:?}); ignored"));
-                Answer::Ignore
-            }
-        }
+        let read = self.read_answer(index, hook, answer, |value| match value {
+            Value::BoolResult(value) => Some(value),
+            _ => None,
+        });
+        self.answered(index, hook, read.recorded(|value| Valued::Bool(*value)));
+        read
     }
 
     /// Reads a valued answer with a message, as `merge_responsed_message/2`.
     pub(crate) fn message_answer(&self, index: usize, answer: ValuedResponse) -> Answer<Message> {
-        use valued_response::{ResponsedType, Value};
-        match (ResponsedType::try_from(answer.r#type), answer.value) {
+        let hook = Hook::MessagePublish;
+        let read = self.read_answer(index, hook, answer, |value| match value {
+            Value::Message(message) => Some(message),
+            _ => None,
+        });
+        self.answered(index, hook, read.recorded(|m| Valued::Message(m.clone())));
+        read
+    }
+
+    /// Reads a valued answer whose value `value_of` accepts; anything else
+    /// is `unknown_responsed_value`, ignored with a warning.
+    fn read_answer<T>(
+        &self,
+        index: usize,
+        hook: Hook,
+        answer: ValuedResponse,
+        value_of: impl Fn(Value) -> Option<T>,
+    ) -> Answer<T> {
+        let kind = ResponsedType::try_from(answer.r#type);
+        let shown = format!("(type {kind:?}, value {:?})", answer.value);
+        match (kind, answer.value.and_then(value_of)) {
             (Ok(ResponsedType::Ignore), _) => Answer::Ignore,
-            (Ok(ResponsedType::Continue), Some(Value::Message(message))) => {
-                Answer::Continue(message)
-            }
-            (Ok(ResponsedType::StopAndReturn), Some(Value::Message(message))) => {
-                Answer::Stop(message)
-            }
-            (kind, value) => {
+            (Ok(ResponsedType::Continue), Some(value)) => Answer::Continue(value),
+            (Ok(ResponsedType::StopAndReturn), Some(value)) => Answer::Stop(value),
+            _ => {
                 self.warn(format!(
-                    "provider {index}: message.publish: unknown_responsed_value (type {kind:?}, value {value:?}); ignored"
+                    "provider {index}: {hook}: unknown_responsed_value {shown}; ignored"
                 ));
-                Answer::Ignore
+                Answer::Unusable
             }
         }
     }
 
     /// A failed call, logged as EMQX does.
     pub(crate) fn failed(&self, index: usize, hook: Hook, status: &Status) {
+        self.answered(index, hook, Answered::Failed(status.code()));
         self.warn(format!(
             "provider {index}: {hook} failed: {:?}: {}",
             status.code(),
@@ -485,7 +601,7 @@ mod tests {
                 Hook::ClientAuthenticate,
                 answer(ResponsedType::StopAndReturn, message.clone())
             ),
-            Answer::Ignore
+            Answer::Unusable
         ));
         assert!(matches!(
             broker.bool_answer(
@@ -493,7 +609,7 @@ mod tests {
                 Hook::ClientAuthenticate,
                 answer(ResponsedType::Continue, None)
             ),
-            Answer::Ignore
+            Answer::Unusable
         ));
         let unknown = ValuedResponse {
             r#type: 7,
@@ -501,12 +617,12 @@ mod tests {
         };
         assert!(matches!(
             broker.bool_answer(0, Hook::ClientAuthenticate, unknown),
-            Answer::Ignore
+            Answer::Unusable
         ));
         // A bool where a message belongs.
         assert!(matches!(
             broker.message_answer(0, answer(ResponsedType::StopAndReturn, truth)),
-            Answer::Ignore
+            Answer::Unusable
         ));
         assert!(matches!(
             broker.message_answer(0, answer(ResponsedType::Continue, message)),
@@ -519,6 +635,20 @@ mod tests {
                 .iter()
                 .all(|w| w.contains("unknown_responsed_value")),
             "{warnings:?}"
+        );
+        let answers: Vec<Answered> = broker.answers().into_iter().map(|a| a.answer).collect();
+        assert_eq!(
+            answers,
+            [
+                Answered::StopAndReturn(Valued::Bool(true)),
+                Answered::Continue(Valued::Bool(true)),
+                Answered::Ignore,
+                Answered::Unusable,
+                Answered::Unusable,
+                Answered::Unusable,
+                Answered::Unusable,
+                Answered::Continue(Valued::Message(Message::default())),
+            ]
         );
     }
 }

@@ -400,7 +400,7 @@ impl<'b> TestClient<'b> {
             broker.record(index, hook);
             match call(&provider.link, result, broker.request_timeout).await {
                 Ok(answer) => match broker.bool_answer(index, hook, answer) {
-                    Answer::Ignore => {}
+                    Answer::Ignore | Answer::Unusable => {}
                     Answer::Continue(value) => result = value,
                     Answer::Stop(value) => return value,
                 },
@@ -593,7 +593,7 @@ impl<'b> TestClient<'b> {
             };
             match provider.link.call(request, broker.request_timeout).await {
                 Ok(answer) => match broker.message_answer(index, answer) {
-                    Answer::Ignore => {}
+                    Answer::Ignore | Answer::Unusable => {}
                     Answer::Continue(message) => {
                         passed = message;
                         answered = true;

@@ -44,7 +44,10 @@ mod broker;
 mod client;
 mod link;
 
-pub use broker::{FailedAction, HookCall, TestBroker, TestBrokerBuilder, Transport};
+pub use broker::{
+    Answered, FailedAction, HookCall, ProviderAnswer, TestBroker, TestBrokerBuilder, Transport,
+    Valued,
+};
 
 /// The old name of [`HookCall`], which `exhook_runtime::Call` (what handler
 /// arguments are made from) now shares.
