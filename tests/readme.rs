@@ -1,5 +1,6 @@
-//! The README's quickstart is `examples/quickstart.rs`, and its testing
-//! example `examples/auth_sqlite/tests/hooks.rs`, character for character,
+//! The README's quickstart is `examples/quickstart.rs`, its testing
+//! example `examples/auth_sqlite/tests/hooks.rs`, and its extension example
+//! `examples/tenants/src/lib.rs`, character for character,
 //! so the code a reader copies is code CI builds. (Every Rust
 //! block of the README is also compiled, as a doctest of `exhook-runtime`.)
 
@@ -33,5 +34,16 @@ fn readme_testing_section_is_an_apps_test() {
     assert!(
         readme.contains(&format!("```rust,ignore\n{test}```")),
         "the README's \"Testing your hooks\" block differs from examples/auth_sqlite/tests/hooks.rs"
+    );
+}
+
+#[test]
+fn readme_extension_section_is_the_tenants_example() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let example = std::fs::read_to_string(root.join("examples/tenants/src/lib.rs")).unwrap();
+    assert!(
+        readme.contains(&format!("```rust,ignore\n{example}```")),
+        "the README's \"Your own arguments and middleware\" block differs from examples/tenants/src/lib.rs"
     );
 }

@@ -127,6 +127,48 @@ impl From<Infallible> for Rejection {
 ///     }
 /// }
 /// ```
+///
+/// A look-up, asynchronous, with a rejection type of its own: a device from
+/// a cache in the server's state, by the call's client id.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Arc;
+///
+/// use exhook_runtime::hooks::HookPoint;
+/// use exhook_runtime::{Call, FromCall, Rejection};
+/// use tokio::sync::RwLock;
+///
+/// #[derive(Clone)]
+/// struct Device { model: String }
+///
+/// type DeviceCache = Arc<RwLock<HashMap<String, Device>>>;
+///
+/// /// Why a call has no device.
+/// enum NoDevice { Unregistered, NoCache }
+///
+/// impl From<NoDevice> for Rejection {
+///     fn from(reason: NoDevice) -> Rejection {
+///         match reason {
+///             // An unregistered device is refused: its login, its
+///             // authorization, its messages.
+///             NoDevice::Unregistered => Rejection::Deny,
+///             NoDevice::NoCache => Rejection::error("the server has no device cache"),
+///         }
+///     }
+/// }
+///
+/// // Any hook: every call has a client id.
+/// impl<'a, H: HookPoint> FromCall<'a, H> for Device {
+///     type Rejection = NoDevice;
+///
+///     async fn from_call(call: Call<'a, H>) -> Result<Self, NoDevice> {
+///         let cache: &DeviceCache = call.state().ok_or(NoDevice::NoCache)?;
+///         let devices = cache.read().await;
+///         devices.get(call.clientid()).cloned().ok_or(NoDevice::Unregistered)
+///     }
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an argument `#[{H}]` can provide",
     label = "not provided by this hook",

@@ -25,6 +25,8 @@
 //! - Layers wrap in the order they are added: the first is the outermost, as
 //!   with tonic's `Server::layer` and tower's `ServiceBuilder`.
 //! - The in-process [test broker](crate::testing) runs them too.
+//! - They see the calls EMQX makes: EMQX calls only the hooks the provider
+//!   advertises, the ones it has handlers for.
 //!
 //! # Examples
 //!

@@ -1,6 +1,6 @@
 // The handlers of this crate (`src/lib.rs`), tested without a broker.
 use auth_sqlite::{UnknownUsers, Users, authenticate};
-use exhook_runtime::testing::{ConnectOutcome, TestBroker, Transport};
+use exhook_runtime::testing::{Answered, ConnectOutcome, TestBroker, Transport};
 use exhook_runtime::{ClientInfo, Decision, State, Version};
 
 fn users() -> Users {
@@ -36,10 +36,12 @@ async fn right_password_in_wrong_out_unknown_left_to_emqx() {
         );
         assert_eq!(login("alice", "").connect().await, ConnectOutcome::Denied);
         // Ignored, so EMQX's own result (allow, here) stands.
+        broker.take_answers();
         assert_eq!(
             login("mallory", "x").connect().await,
             ConnectOutcome::Allowed
         );
+        assert_eq!(broker.take_answers()[0].answer, Answered::Ignore);
     }
 }
 
