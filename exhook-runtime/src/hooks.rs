@@ -246,6 +246,7 @@ macro_rules! bind_hooks {
             }
         }
 
+        #[diagnostic::do_not_recommend]
         impl Provides<$first_piece> for $attribute {
             fn piece(request: &$request) -> &$first_piece {
                 request.$first.get()
@@ -256,7 +257,8 @@ macro_rules! bind_hooks {
             }
         }
 
-        $(impl Provides<$piece> for $attribute {
+        $(#[diagnostic::do_not_recommend]
+        impl Provides<$piece> for $attribute {
             fn piece(request: &$request) -> &$piece {
                 request.$field.get()
             }

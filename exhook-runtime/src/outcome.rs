@@ -111,6 +111,7 @@ pub trait NotifyOutput<H> {
     fn into_answer(self) -> Result<(), Status>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<H> NotifyOutput<H> for () {
     #[inline]
     fn into_answer(self) -> Result<(), Status> {
@@ -118,6 +119,7 @@ impl<H> NotifyOutput<H> for () {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<H, E: Display> NotifyOutput<H> for Result<(), E> {
     #[inline]
     fn into_answer(self) -> Result<(), Status> {
@@ -136,6 +138,7 @@ pub trait DecisionOutput<H> {
     fn into_answer(self) -> Result<Decision, Status>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<H> DecisionOutput<H> for Decision {
     #[inline]
     fn into_answer(self) -> Result<Decision, Status> {
@@ -143,6 +146,7 @@ impl<H> DecisionOutput<H> for Decision {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<H, E: Display> DecisionOutput<H> for Result<Decision, E> {
     #[inline]
     fn into_answer(self) -> Result<Decision, Status> {
@@ -161,6 +165,7 @@ pub trait PublishOutput<H> {
     fn into_answer(self) -> Result<Publish, Status>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<H> PublishOutput<H> for Publish {
     #[inline]
     fn into_answer(self) -> Result<Publish, Status> {
@@ -168,6 +173,7 @@ impl<H> PublishOutput<H> for Publish {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<H, E: Display> PublishOutput<H> for Result<Publish, E> {
     #[inline]
     fn into_answer(self) -> Result<Publish, Status> {
@@ -186,6 +192,7 @@ pub trait LoadedOutput<H> {
     fn into_answer(self) -> Result<Advertise, Status>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<H> LoadedOutput<H> for () {
     #[inline]
     fn into_answer(self) -> Result<Advertise, Status> {
@@ -193,6 +200,7 @@ impl<H> LoadedOutput<H> for () {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<H> LoadedOutput<H> for Advertise {
     #[inline]
     fn into_answer(self) -> Result<Advertise, Status> {
@@ -200,6 +208,7 @@ impl<H> LoadedOutput<H> for Advertise {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<H, E: Display> LoadedOutput<H> for Result<(), E> {
     #[inline]
     fn into_answer(self) -> Result<Advertise, Status> {
@@ -207,6 +216,7 @@ impl<H, E: Display> LoadedOutput<H> for Result<(), E> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<H, E: Display> LoadedOutput<H> for Result<Advertise, E> {
     #[inline]
     fn into_answer(self) -> Result<Advertise, Status> {
