@@ -23,6 +23,7 @@ use tower::util::Oneshot;
 
 use crate::limits::{Budgets, ByteBudget, LimitedBody, Limits, Resets};
 use crate::shutdown::ShutdownHandle;
+use crate::write_batch::WriteBatch;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -119,7 +120,8 @@ where
             .keep_alive_timeout(limits.keepalive_timeout);
         {
             // hyper borrows the stream, so that it can linger once hyper is done.
-            let borrowed = TokioIo::new(Preface::new(&mut io, limits.preface_timeout));
+            let batched = WriteBatch::new(&mut io);
+            let borrowed = TokioIo::new(Preface::new(batched, limits.preface_timeout));
             let connection = builder.serve_connection(borrowed, calls);
             let mut connection = std::pin::pin!(connection);
             let mut closing = false;

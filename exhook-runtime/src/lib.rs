@@ -135,6 +135,7 @@ pub mod testing;
 mod tls;
 mod topic;
 mod version;
+mod write_batch;
 
 #[doc(hidden)]
 #[path = "private.rs"]
