@@ -1,8 +1,8 @@
 //! RabbitMQ (AMQP 0-9-1) with publisher confirms: each record is published
 //! persistent to an exchange, and a batch is acknowledged when the broker
 //! has confirmed every record of it. `amqps://` URLs connect over TLS
-//! (rustls), trusting the system's certificate authorities and those of
-//! `BRIDGE_AMQP_CA`.
+//! (rustls), trusting the usual public certificate authorities and those
+//! of `BRIDGE_AMQP_CA`.
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::tcp::OwnedTLSConfig;
