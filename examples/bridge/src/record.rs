@@ -30,7 +30,10 @@ impl Record {
             id: msg.id.clone(),
             client_id: msg.from.clone(),
             topic: msg.topic.clone(),
-            payload: msg.payload.clone(),
+            // A copy: the received payload is a slice of the call's whole
+            // receive buffer (kilobytes), which a record waiting in the
+            // bridge's buffer would otherwise keep alive.
+            payload: Bytes::copy_from_slice(&msg.payload),
             qos: msg.qos.min(2) as u8,
             timestamp: msg.timestamp,
             user_properties: user_properties
@@ -78,5 +81,22 @@ impl Template {
                 &record.topic.replace('/', &separator.to_string()),
             )
             .replace("{clientid}", &record.client_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_holds_its_payload_not_the_buffer_it_was_received_in() {
+        let received = Bytes::from(vec![7u8; 8192]);
+        let msg = Message {
+            payload: received.slice(100..110),
+            ..Message::default()
+        };
+        let record = Record::from_message(&msg, &[]);
+        assert_eq!(record.payload, msg.payload);
+        assert!(!received.as_ptr_range().contains(&record.payload.as_ptr()));
     }
 }

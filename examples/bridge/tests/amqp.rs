@@ -1,14 +1,17 @@
 //! The RabbitMQ sink against a real `rabbitmq-server`, which `.ci/services`
 //! starts (with a script to restart it): a consumer receives everything,
 //! a broker restart mid-stream loses no confirmed message, and messages
-//! whose confirms never came are sent again.
+//! whose confirms never came are sent again. Over `amqps://` (RabbitMQ's
+//! TLS listener, its certificate from a CA made for the run) the sink
+//! delivers everything when given the CA and is refused without it.
 
 mod support;
 
 use std::time::Duration;
 
+use bridge::config::Env;
 use bridge::sink::amqp::{Amqp, Settings};
-use bridge::{Options, Template, WhenFull};
+use bridge::{Options, Sink, Template, WhenFull};
 use exhook_runtime::testing::Transport;
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
@@ -106,7 +109,21 @@ fn sink(url: String, key: &str) -> Amqp {
         url,
         exchange: "amq.topic".into(),
         routing_key: Template::new(&format!("{key}.{{topic}}")),
+        ca: None,
     })
+}
+
+/// The sink as `main` configures it for `amqps://`: `BRIDGE_AMQP_URL` and,
+/// if given, `BRIDGE_AMQP_CA`.
+fn tls_sink(key: &str, ca: Option<&str>) -> Amqp {
+    let url = support::server("EXHOOK_TEST_AMQPS_URL");
+    let routing_key = format!("{key}.{{topic}}");
+    let mut vars = vec![
+        ("BRIDGE_AMQP_URL", url.as_str()),
+        ("BRIDGE_AMQP_ROUTING_KEY", routing_key.as_str()),
+    ];
+    vars.extend(ca.map(|path| ("BRIDGE_AMQP_CA", path)));
+    Amqp::new(Settings::from_env(&Env::from_pairs(&vars)).unwrap())
 }
 
 fn options() -> Options {
@@ -236,4 +253,56 @@ async fn messages_whose_confirms_never_came_are_sent_again() {
         .chain((0..10).map(|n| format!("m{n}")))
         .collect();
     assert_eq!(first, expected.iter().collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs RabbitMQ with TLS: set EXHOOK_TEST_AMQPS_URL and EXHOOK_TEST_AMQPS_CA"]
+async fn over_amqps_with_the_configured_ca_a_consumer_receives_everything() {
+    let _server = support::SERVER.read().await;
+    let ca = support::server("EXHOOK_TEST_AMQPS_CA");
+    let key = support::unique("k").replace('-', "_");
+    let queue = queue(&key).await;
+    let (bridge, forwarder) = bridge::start(tls_sink(&key, Some(&ca)), &options());
+    let broker = broker(bridge.clone(), support::GRPC).await;
+    let workload = Workload::new(20, 50);
+    workload.publish(&broker).await;
+    assert_eq!(forwarder.flush(Duration::from_secs(20)).await, 0);
+
+    let got = drain(&queue).await;
+    let expected = workload.expected();
+    assert_delivered(&seen(&got), &expected);
+    assert_eq!(got.len(), expected.len());
+    assert_eq!(bridge.metrics().retried.get(), 0);
+}
+
+#[tokio::test]
+#[ignore = "needs RabbitMQ with TLS: set EXHOOK_TEST_AMQPS_URL"]
+async fn over_amqps_a_certificate_from_an_unknown_ca_is_refused() {
+    let _server = support::SERVER.read().await;
+    let mut sink = tls_sink("refused", None);
+    let error = sink
+        .connect()
+        .await
+        .expect_err("connected to a server whose CA it was not given");
+    assert!(
+        error.to_string().to_lowercase().contains("certificate"),
+        "{error}"
+    );
+}
+
+#[test]
+fn bridge_amqp_ca_must_name_a_file_of_pem_certificates() {
+    let not_pem = std::env::temp_dir().join(support::unique("not-a-certificate"));
+    std::fs::write(&not_pem, "just text\n").unwrap();
+    let not_pem = not_pem.to_str().unwrap();
+    for path in ["/nonexistent/ca.pem", not_pem] {
+        let error = Settings::from_env(&Env::from_pairs(&[("BRIDGE_AMQP_CA", path)]))
+            .err()
+            .unwrap_or_else(|| panic!("BRIDGE_AMQP_CA={path} accepted"));
+        assert!(
+            error.starts_with(&format!("BRIDGE_AMQP_CA={path}: ")),
+            "{error}"
+        );
+    }
+    std::fs::remove_file(not_pem).unwrap();
 }

@@ -1,10 +1,15 @@
 //! RabbitMQ (AMQP 0-9-1) with publisher confirms: each record is published
 //! persistent to an exchange, and a batch is acknowledged when the broker
-//! has confirmed every record of it.
+//! has confirmed every record of it. `amqps://` URLs connect over TLS
+//! (rustls), trusting the usual public certificate authorities and those
+//! of `BRIDGE_AMQP_CA`.
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 use crate::config::Env;
 use crate::{Record, Sink, SinkError, Template};
@@ -19,17 +24,38 @@ pub struct Settings {
     /// `BRIDGE_AMQP_ROUTING_KEY` (default `{topic}`, the MQTT topic with
     /// `/` as `.`, as RabbitMQ's own MQTT plugin maps it).
     pub routing_key: Template,
+    /// The PEM certificates of `BRIDGE_AMQP_CA` (a file name), further
+    /// certificate authorities to trust for `amqps://`, such as a private CA.
+    pub ca: Option<String>,
 }
 
 impl Settings {
-    /// Reads the variables above.
+    /// Reads the variables above; an unreadable `BRIDGE_AMQP_CA`, or one
+    /// without a certificate, is an error.
     pub fn from_env(env: &Env) -> Result<Settings, String> {
+        let ca = match env.get("BRIDGE_AMQP_CA") {
+            None => None,
+            Some(path) => Some(read_ca(&path).map_err(|e| format!("BRIDGE_AMQP_CA={path}: {e}"))?),
+        };
         Ok(Settings {
             url: env.or("BRIDGE_AMQP_URL", "amqp://127.0.0.1:5672/%2f"),
             exchange: env.or("BRIDGE_AMQP_EXCHANGE", "amq.topic"),
             routing_key: Template::new(&env.or("BRIDGE_AMQP_ROUTING_KEY", "{topic}")),
+            ca,
         })
     }
+}
+
+/// The PEM file at `path`, checked to hold certificates and only them.
+pub fn read_ca(path: &str) -> Result<String, String> {
+    let pem = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let certificates = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not PEM certificates: {e}"))?;
+    if certificates.is_empty() {
+        return Err("no PEM certificate in it".into());
+    }
+    Ok(pem)
 }
 
 /// The RabbitMQ sink.
@@ -76,8 +102,17 @@ impl Sink for Amqp {
         if let Some((connection, _)) = self.link.take() {
             let _ = connection.close(0, "reconnecting".into()).await;
         }
-        let connection =
-            Connection::connect(&self.settings.url, ConnectionProperties::default()).await?;
+        let tls = OwnedTLSConfig {
+            identity: None,
+            cert_chain: self.settings.ca.clone(),
+        };
+        let connection = Connection::connect_with_config(
+            &self.settings.url,
+            ConnectionProperties::default(),
+            tls,
+            lapin::runtime::default_runtime()?,
+        )
+        .await?;
         let channel = connection.create_channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
