@@ -69,12 +69,26 @@ pub(crate) fn provider(input: TokenStream) -> TokenStream {
     let entries = unique
         .iter()
         .map(|path| quote_spanned!(path.span()=> <#path as #rt::__private::Handler>::ENTRY));
+    // The same handler under two paths (`auth`, `crate::auth`) is found
+    // only once the paths are resolved: by a `const` per later handler,
+    // failing at its path.
+    let unique_checks = unique.iter().enumerate().skip(1).map(|(index, path)| {
+        let text = quote!(#path).to_string().replace(' ', "");
+        let message = format!(
+            "`{text}` is a handler listed before under another path; each handler runs once per call, so list it once"
+        );
+        quote_spanned! {path.span()=>
+            const _: () = if #rt::__private::listed_before(HANDLERS, #index) {
+                ::core::panic!(#message)
+            };
+        }
+    });
     let errors = errors.finish();
     quote! {
         {
             #errors
             const HANDLERS: &[#rt::__private::HandlerEntry] = &[#(#entries),*];
-            const _: () = #rt::__private::assert_unique(HANDLERS);
+            #(#unique_checks)*
             #rt::__private::Provider::__new(HANDLERS)
         }
     }

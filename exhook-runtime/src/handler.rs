@@ -128,22 +128,17 @@ impl HandlerEntry {
         &self.spec
     }
 
-    /// Stops compilation (as a constant-evaluation error) when a list names
-    /// the same handler twice under different paths.
-    pub(crate) const fn assert_unique(entries: &[HandlerEntry]) {
+    /// Whether `entries[index]` is a handler listed before it, under another
+    /// path (its full path, from `module_path!`, is the same).
+    pub(crate) const fn listed_before(entries: &[HandlerEntry], index: usize) -> bool {
         let mut i = 0;
-        while i < entries.len() {
-            let mut j = i + 1;
-            while j < entries.len() {
-                if same_str(entries[i].spec.path, entries[j].spec.path) {
-                    panic!(
-                        "a handler is listed twice in `provider!`; each handler runs once per call"
-                    );
-                }
-                j += 1;
+        while i < index {
+            if same_str(entries[i].spec.path, entries[index].spec.path) {
+                return true;
             }
             i += 1;
         }
+        false
     }
 }
 

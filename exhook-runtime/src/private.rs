@@ -15,11 +15,11 @@ pub use core::{concat, module_path};
 pub use std::future::Future;
 pub use tonic::Status;
 
-/// Fails compilation, when evaluated in a `const`, if `entries` names one
-/// handler twice (under different paths; `provider!` reports the same path
-/// twice itself).
-pub const fn assert_unique(entries: &[HandlerEntry]) {
-    HandlerEntry::assert_unique(entries);
+/// Whether `entries[index]` names a handler listed before it under another
+/// path (`provider!` reports the same path twice itself), for a `const`
+/// that fails compilation at that path.
+pub const fn listed_before(entries: &[HandlerEntry], index: usize) -> bool {
+    HandlerEntry::listed_before(entries, index)
 }
 
 /// What a handler of `H` whose argument was rejected answers.
