@@ -90,6 +90,21 @@ fn server() -> Server {
 
 // ---- TLS -------------------------------------------------------------------
 
+#[test]
+fn a_tls_file_that_cannot_be_read_is_an_error_with_its_source() {
+    let error =
+        TlsConfig::from_pem_files("/nonexistent/cert.pem", "/nonexistent/key.pem").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "TLS: reading /nonexistent/cert.pem: No such file or directory (os error 2)"
+    );
+    let source = std::error::Error::source(&error).expect("a source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("an I/O error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+}
+
 async fn tls_channel(
     addr: std::net::SocketAddr,
     pki: &Pki,

@@ -42,10 +42,33 @@ pub enum Error {
         /// The handler's path.
         handler: &'static str,
     },
-    /// TLS is configured wrongly (files, PEM, or environment variables).
+    /// TLS is configured wrongly.
+    #[deprecated(note = "no longer returned: TLS errors are `Error::TlsSetup`, with a source")]
     Tls(String),
+    /// TLS could not be set up: a file, its PEM, the certificates in it, or
+    /// the environment variables naming them.
+    TlsSetup {
+        /// What was being set up, such as `server certificate` or
+        /// `EXHOOK_TLS_KEY`.
+        what: String,
+        /// Why it failed: an I/O error, rustls' or its PEM parser's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The gRPC server failed.
     Transport(tonic::transport::Error),
+}
+
+impl Error {
+    /// A TLS set-up error: `what` failed because of `source`.
+    pub(crate) fn tls(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::TlsSetup {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -68,7 +91,9 @@ impl fmt::Display for Error {
                 f,
                 "`Server::topics` names handler `{handler}`, which is not in the server's `provider![..]` list"
             ),
+            #[allow(deprecated)]
             Error::Tls(reason) => write!(f, "TLS: {reason}"),
+            Error::TlsSetup { what, source } => write!(f, "TLS: {what}: {source}"),
             Error::Transport(source) => write!(f, "gRPC server error: {source}"),
         }
     }
@@ -79,6 +104,7 @@ impl std::error::Error for Error {
         match self {
             Error::Bind { source, .. } => Some(source),
             Error::InvalidTopic { source, .. } => Some(source),
+            Error::TlsSetup { source, .. } => Some(source.as_ref()),
             Error::Transport(source) => Some(source),
             _ => None,
         }

@@ -557,9 +557,9 @@ impl Server {
         let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
         #[cfg(not(feature = "tls"))]
         if self.tls.is_some() {
-            return Err(Error::Tls(
-                "TLS is configured, but exhook-runtime was built without its `tls` feature"
-                    .to_owned(),
+            return Err(Error::tls(
+                "the server's TLS configuration",
+                "exhook-runtime was built without its `tls` feature",
             ));
         }
         raise_fd_limit();

@@ -78,9 +78,9 @@ impl TlsConfig {
                 }))
             }
             (None, None) if client_ca.is_none() => Ok(None),
-            _ => Err(Error::Tls(
-                "EXHOOK_TLS_CERT and EXHOOK_TLS_KEY go together, and EXHOOK_TLS_CLIENT_CA needs both"
-                    .to_owned(),
+            _ => Err(Error::tls(
+                "EXHOOK_TLS_CERT, EXHOOK_TLS_KEY and EXHOOK_TLS_CLIENT_CA",
+                "the certificate and the key go together, and a client CA needs both",
             )),
         }
     }
@@ -93,58 +93,61 @@ impl TlsConfig {
         use std::sync::Arc;
         use tokio_rustls::rustls;
 
-        let tls =
-            |what: &str, error: &dyn std::fmt::Display| Error::Tls(format!("{what}: {error}"));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let certs = CertificateDer::pem_slice_iter(&self.cert)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| tls("server certificate", &e))?;
+            .map_err(|e| Error::tls("server certificate", e))?;
         if certs.is_empty() {
-            return Err(Error::Tls(
-                "server certificate: no PEM certificate found".to_owned(),
-            ));
+            return Err(Error::tls("server certificate", "no PEM certificate found"));
         }
-        let key = PrivateKeyDer::from_pem_slice(&self.key).map_err(|e| tls("server key", &e))?;
+        let key =
+            PrivateKeyDer::from_pem_slice(&self.key).map_err(|e| Error::tls("server key", e))?;
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| tls("protocol versions", &e))?;
+            .map_err(|e| Error::tls("protocol versions", e))?;
         let builder = match &self.client_ca {
             Some(ca) => {
                 let mut roots = rustls::RootCertStore::empty();
                 for cert in CertificateDer::pem_slice_iter(ca) {
                     roots
-                        .add(cert.map_err(|e| tls("client CA", &e))?)
-                        .map_err(|e| tls("client CA", &e))?;
+                        .add(cert.map_err(|e| Error::tls("client CA", e))?)
+                        .map_err(|e| Error::tls("client CA", e))?;
                 }
                 let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                     Arc::new(roots),
                     provider,
                 )
                 .build()
-                .map_err(|e| tls("client CA", &e))?;
+                .map_err(|e| Error::tls("client CA", e))?;
                 builder.with_client_cert_verifier(verifier)
             }
             None => builder.with_no_client_auth(),
         };
         let mut config = builder
             .with_single_cert(certs, key)
-            .map_err(|e| tls("server certificate and key", &e))?;
+            .map_err(|e| Error::tls("server certificate and key", e))?;
         config.alpn_protocols = vec![b"h2".to_vec()];
         Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|source| Error::Tls(format!("cannot read {}: {source}", path.display())))
+    std::fs::read(path).map_err(|source| Error::tls(format!("reading {}", path.display()), source))
 }
 
 fn env_pem(name: &str) -> Result<Option<Vec<u8>>, Error> {
     match std::env::var(name) {
         Ok(value) if value.trim_start().starts_with("-----BEGIN") => Ok(Some(value.into_bytes())),
-        Ok(value) if !value.trim().is_empty() => read(Path::new(value.trim()))
-            .map(Some)
-            .map_err(|error| Error::Tls(format!("{name}: {error}"))),
+        Ok(value) if !value.trim().is_empty() => {
+            read(Path::new(value.trim()))
+                .map(Some)
+                .map_err(|error| match error {
+                    Error::TlsSetup { what, source } => {
+                        Error::tls(format!("{name}: {what}"), source)
+                    }
+                    other => other,
+                })
+        }
         _ => Ok(None),
     }
 }
