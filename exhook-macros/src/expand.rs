@@ -114,7 +114,7 @@ fn spec(
     quote! {
         type Hook = #marker;
 
-        const SPEC: #rt::__private::HandlerSpec = #rt::__private::HandlerSpec::__new(
+        const SPEC: #rt::__private::HandlerSpec = #rt::__private::handler_spec(
             <#marker as #rt::__private::HookPoint>::HOOK,
             #name,
             #rt::__private::concat!(#rt::__private::module_path!(), "::", #name),
@@ -181,6 +181,8 @@ fn handler_impl(hook: Hook, args: &HookArgs, handler: &HandlerFn, rt: &TokenStre
     quote! {
         #handle
 
+        impl #rt::__private::Sealed for #name {}
+
         impl #rt::__private::Handler for #name {
             #spec
 
@@ -208,6 +210,7 @@ fn stub_impl(hook: Hook, handler: &HandlerFn, rt: &TokenStream) -> TokenStream {
     let spec = spec(hook, handler, &[], TokenStream::new(), rt);
     quote! {
         #handle
+        impl #rt::__private::Sealed for #name {}
         impl #rt::__private::Handler for #name {
             #spec
 

@@ -38,7 +38,7 @@ pub(crate) fn provider(input: TokenStream) -> TokenStream {
             return quote! {
                 {
                     #error
-                    ::exhook_runtime::__private::Provider::__new(&[])
+                    ::exhook_runtime::__private::provider(&[])
                 }
             };
         }
@@ -89,7 +89,7 @@ pub(crate) fn provider(input: TokenStream) -> TokenStream {
             #errors
             const HANDLERS: &[#rt::__private::HandlerEntry] = &[#(#entries),*];
             #(#unique_checks)*
-            #rt::__private::Provider::__new(HANDLERS)
+            #rt::__private::provider(HANDLERS)
         }
     }
 }

@@ -286,7 +286,7 @@ fn expansion_names_the_runtime_through_one_path() {
         "{text}"
     );
     assert!(
-        text.contains("HandlerSpec :: __new (< :: exhook_runtime :: hooks :: on_message_publish as :: exhook_runtime :: __private :: HookPoint > :: HOOK , \"tag\""),
+        text.contains("handler_spec (< :: exhook_runtime :: hooks :: on_message_publish as :: exhook_runtime :: __private :: HookPoint > :: HOOK , \"tag\""),
         "{text}"
     );
     assert!(text.contains("& [\"a/#\"]"), "{text}");
@@ -319,7 +319,7 @@ fn provider_lists() {
     assert!(text.contains(entries), "{text}");
     let text = provider::provider(quote!(crate = "hooks"; a,)).to_string();
     assert!(
-        text.contains("hooks :: __private :: Provider :: __new (HANDLERS)"),
+        text.contains("hooks :: __private :: provider (HANDLERS)"),
         "{text}"
     );
     let out = provider::provider("a, b, a".parse().unwrap());

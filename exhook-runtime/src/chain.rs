@@ -209,8 +209,8 @@ mod tests {
     #[test]
     fn a_new_topic_changes_which_later_handlers_match() {
         let specs = [
-            HandlerSpec::__new(Hook::SessionUnsubscribed, "a", "t::a", &["a/#"], &[]),
-            HandlerSpec::__new(Hook::SessionUnsubscribed, "b", "t::b", &["b/#"], &[]),
+            HandlerSpec::new(Hook::SessionUnsubscribed, "a", "t::a", &["a/#"], &[]),
+            HandlerSpec::new(Hook::SessionUnsubscribed, "b", "t::b", &["b/#"], &[]),
         ];
         let route = Route::new(Hook::SessionUnsubscribed, specs.iter());
         let received = message("a/1", "x");

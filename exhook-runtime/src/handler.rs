@@ -28,8 +28,7 @@ pub struct HandlerSpec {
 }
 
 impl HandlerSpec {
-    #[doc(hidden)]
-    pub const fn __new(
+    pub(crate) const fn new(
         hook: Hook,
         name: &'static str,
         path: &'static str,
@@ -94,7 +93,7 @@ impl HandlerSpec {
     label = "not a handler",
     note = "put a hook attribute such as `#[on_client_authenticate]` on an `async fn` and list the function here"
 )]
-pub trait Handler: Send + Sync + Sized + 'static {
+pub trait Handler: crate::__private::Sealed + Send + Sync + Sized + 'static {
     /// The hook the handler is attached to.
     type Hook: HookPoint;
 

@@ -145,7 +145,11 @@ pub use deadline::OnTimeout;
 pub use error::Error;
 pub use event::{ClientInfo, ConnInfo, Message, RequestMeta};
 pub use extract::{Call, ChainResult, ChainValue, FromCall, Rejection};
-pub use handler::{Handler, HandlerEntry, HandlerSpec};
+// Implemented by the hook attributes only; named by generated code through
+// `__private`. Kept at the root, hidden, for code that named them there.
+pub use handler::HandlerSpec;
+#[doc(hidden)]
+pub use handler::{Handler, HandlerEntry};
 pub use hook::{Hook, HookSet};
 pub use outcome::{Advertise, Decision, Publish};
 pub use provider::{LoadedHooks, Provider};

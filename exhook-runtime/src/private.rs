@@ -15,6 +15,26 @@ pub use core::{concat, module_path};
 pub use std::future::Future;
 pub use tonic::Status;
 
+/// Implemented by the hook attributes, next to [`Handler`]: only they
+/// implement it.
+pub trait Sealed {}
+
+/// What a hook attribute records about its handler.
+pub const fn handler_spec(
+    hook: Hook,
+    name: &'static str,
+    path: &'static str,
+    topics: &'static [&'static str],
+    args: &'static [fn() -> ArgFacts],
+) -> HandlerSpec {
+    HandlerSpec::new(hook, name, path, topics, args)
+}
+
+/// The provider `provider!` lists.
+pub const fn provider(entries: &'static [HandlerEntry]) -> Provider {
+    Provider::new(entries)
+}
+
 /// Whether `entries[index]` names a handler listed before it under another
 /// path (`provider!` reports the same path twice itself), for a `const`
 /// that fails compilation at that path.

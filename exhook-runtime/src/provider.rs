@@ -34,8 +34,7 @@ pub struct Provider {
 }
 
 impl Provider {
-    #[doc(hidden)]
-    pub const fn __new(entries: &'static [HandlerEntry]) -> Self {
+    pub(crate) const fn new(entries: &'static [HandlerEntry]) -> Self {
         Provider { entries }
     }
 

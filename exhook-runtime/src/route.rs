@@ -111,7 +111,7 @@ mod tests {
     use super::*;
 
     fn spec(hook: Hook, topics: &'static [&'static str]) -> HandlerSpec {
-        HandlerSpec::__new(hook, "h", "t::h", topics, &[])
+        HandlerSpec::new(hook, "h", "t::h", topics, &[])
     }
 
     fn reached(hits: &Hits, handlers: usize) -> Vec<usize> {
