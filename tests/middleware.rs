@@ -270,3 +270,65 @@ async fn an_answer_of_the_wrong_kind_fails_the_call_with_its_reason() {
         );
     }
 }
+
+/// A layer written against tower's traits directly, generic over the
+/// service it wraps, as layers from other crates are.
+#[derive(Clone)]
+struct CountLayer(Arc<std::sync::atomic::AtomicUsize>);
+
+#[derive(Clone)]
+struct CountService<S> {
+    inner: S,
+    count: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S> exhook_runtime::tower::Layer<S> for CountLayer {
+    type Service = CountService<S>;
+
+    fn layer(&self, inner: S) -> CountService<S> {
+        CountService {
+            inner,
+            count: self.0.clone(),
+        }
+    }
+}
+
+impl<S> exhook_runtime::tower::Service<Request> for CountService<S>
+where
+    S: exhook_runtime::tower::Service<Request, Response = Response, Error = Status>,
+{
+    type Response = Response;
+    type Error = Status;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Status>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> S::Future {
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.call(request)
+    }
+}
+
+#[tokio::test]
+async fn a_tower_layer_of_its_own_wraps_calls_too() {
+    for transport in [Transport::InProcess, Transport::Grpc(Version::V3)] {
+        let ran = Arc::new(Ran::default());
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let server = server(&ran).layer_on([Hook::ClientAuthenticate], CountLayer(count.clone()));
+        let broker = broker(transport, server).await;
+        for id in ["c1", "c2", "c3"] {
+            assert_eq!(broker.client(id).connect().await, ConnectOutcome::Allowed);
+        }
+        assert_eq!(
+            count.load(std::sync::atomic::Ordering::Relaxed),
+            3,
+            "{transport:?}"
+        );
+    }
+}

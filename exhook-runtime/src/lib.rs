@@ -162,6 +162,9 @@ pub use tls::TlsConfig;
 /// ([`Server::into_routes`], [`Error`]).
 pub use tonic;
 pub use topic::{TopicFilter, TopicFilterError, TopicFilterErrorKind, subscription_topic};
+/// The service and layer traits middleware implements
+/// ([`Server::layer`], [`middleware`]).
+pub use tower;
 pub use version::Version;
 
 #[cfg(feature = "macros")]
