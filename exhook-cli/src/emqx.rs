@@ -93,7 +93,9 @@ impl Break {
                 "EMQX fails the whole load ({unknown_hookpoint, Name}), calls no hook and retries after auto_reconnect"
             }
             Break::DuplicateHook => {
-                "EMQX keeps one entry per hook (the first): the other entry's topics are silently dropped"
+                "EMQX registers the hook once, with the first entry (resolve_hookspec folds the list into a map): later \
+                 entries and their topics are dropped without a log line, so messages that only their topics match are \
+                 never sent to the provider"
             }
             Break::TopicsIgnored => {
                 "EMQX keeps topics only for the four message.* hooks: this hook is called for every client and topic"
@@ -241,11 +243,23 @@ pub(crate) fn resolve_hooks(version: Version, answer: &LoadedResponse) -> Loaded
             ));
             continue;
         };
-        if loaded.hooks.iter().any(|(h, _)| *h == hook) {
-            loaded.problems.push(Problem::new(
-                Break::DuplicateHook,
-                format!("`{}` is advertised more than once", spec.name),
-            ));
+        if let Some((_, kept)) = loaded.hooks.iter().find(|(h, _)| *h == hook) {
+            let detail = if hook.is_message_hook() {
+                format!(
+                    "`{}` is advertised more than once: EMQX keeps the first entry's topics {} and drops {}",
+                    spec.name,
+                    topics_text(kept),
+                    topics_text(&spec.topics)
+                )
+            } else {
+                format!(
+                    "`{}` is advertised more than once: EMQX keeps the first entry",
+                    spec.name
+                )
+            };
+            loaded
+                .problems
+                .push(Problem::new(Break::DuplicateHook, detail));
             continue;
         }
         let topics = if hook.is_message_hook() {
@@ -265,6 +279,15 @@ pub(crate) fn resolve_hooks(version: Version, answer: &LoadedResponse) -> Loaded
         loaded.hooks.push((hook, topics));
     }
     loaded
+}
+
+/// Topic filters as the report shows them; none means every topic.
+fn topics_text(topics: &[String]) -> String {
+    if topics.is_empty() {
+        "(every topic)".to_owned()
+    } else {
+        format!("{topics:?}")
+    }
 }
 
 /// The EMQX releases speaking `version`.
@@ -804,6 +827,13 @@ mod tests {
         );
         let kinds: Vec<Break> = loaded.problems.iter().map(|p| p.kind).collect();
         assert_eq!(kinds, [Break::DuplicateHook, Break::TopicsIgnored]);
+        assert!(
+            loaded.problems[0]
+                .detail
+                .contains(r#"first entry's topics ["a/#"] and drops ["b/#"]"#),
+            "{}",
+            loaded.problems[0].detail
+        );
         assert!(
             loaded.calls(Hook::MessagePublish, Some("a/1"))
                 && !loaded.calls(Hook::MessagePublish, Some("b/1"))
