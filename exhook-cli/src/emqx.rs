@@ -357,6 +357,37 @@ pub(crate) fn read_message(answer: &ValuedResponse) -> Reading<v3::Message> {
     })
 }
 
+/// Whether EMQX can read `answer`, the encoded answer to `hook`: it must
+/// decode as the hook's answer type and, when valued, carry the `oneof` the
+/// hook reads (else EMQX logs `unknown_responsed_value`). Cheaper than
+/// [`effect`]: `exhook bench` checks every answer with it.
+pub(crate) fn readable(hook: Hook, answer: bytes::Bytes) -> Result<(), String> {
+    let undecodable = |error: prost::DecodeError| format!("undecodable answer: {error}");
+    let valued = |answer| ValuedResponse::decode(answer).map_err(undecodable);
+    let reading = match hook.answer() {
+        Answer::Notify => {
+            return v3::EmptySuccess::decode(answer)
+                .map(drop)
+                .map_err(undecodable);
+        }
+        Answer::Load => {
+            return LoadedResponse::decode(answer)
+                .map(drop)
+                .map_err(undecodable);
+        }
+        Answer::Decide => Reading::of(&valued(answer)?, |value| {
+            matches!(value, valued_response::Value::BoolResult(_)).then_some(())
+        }),
+        Answer::Publish => Reading::of(&valued(answer)?, |value| {
+            matches!(value, valued_response::Value::Message(_)).then_some(())
+        }),
+    };
+    match reading {
+        Reading::Unknown(what) => Err(format!("unknown_responsed_value: {what}")),
+        Reading::Ignore | Reading::Continue(()) | Reading::Stop(()) => Ok(()),
+    }
+}
+
 /// What EMQX does after one provider's answer (or failure) for one event.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Effect {
@@ -800,6 +831,46 @@ mod tests {
             );
         }
         assert_eq!(topic_for("#"), None);
+    }
+
+    #[test]
+    fn an_answer_is_readable_only_with_the_oneof_its_hook_reads() {
+        let encode = |r#type: ResponsedType, value: Option<Value>| {
+            bytes::Bytes::from(
+                ValuedResponse {
+                    r#type: r#type as i32,
+                    value,
+                }
+                .encode_to_vec(),
+            )
+        };
+        let message = Value::Message(v3::Message::default());
+        let allow = encode(ResponsedType::StopAndReturn, Some(Value::BoolResult(true)));
+        let publish = encode(ResponsedType::Continue, Some(message.clone()));
+        let ignore = encode(ResponsedType::Ignore, None);
+        assert_eq!(readable(Hook::ClientAuthenticate, allow.clone()), Ok(()));
+        assert_eq!(readable(Hook::MessagePublish, publish.clone()), Ok(()));
+        assert_eq!(readable(Hook::MessagePublish, ignore.clone()), Ok(()));
+        assert_eq!(readable(Hook::ClientAuthorize, ignore), Ok(()));
+        assert!(
+            readable(Hook::MessagePublish, allow)
+                .is_err_and(|e| e.contains("unknown_responsed_value"))
+        );
+        assert!(readable(Hook::ClientAuthenticate, publish).is_err());
+        assert!(
+            readable(
+                Hook::ClientAuthenticate,
+                encode(ResponsedType::Continue, None)
+            )
+            .is_err()
+        );
+        let garbage = bytes::Bytes::from_static(&[0xff, 0xff, 0xff]);
+        assert!(
+            readable(Hook::ClientConnected, garbage.clone())
+                .is_err_and(|e| e.contains("undecodable"))
+        );
+        assert!(readable(Hook::MessagePublish, garbage).is_err());
+        assert_eq!(readable(Hook::ClientConnected, bytes::Bytes::new()), Ok(()));
     }
 
     #[test]

@@ -427,6 +427,36 @@ async fn bench_counts_every_call_and_reports_latency_quantiles() {
 }
 
 #[tokio::test]
+async fn bench_counts_answers_emqx_cannot_read_as_failed_calls() {
+    // Publish answers carrying bool_result: gRPC OK, but EMQX ignores them.
+    let url = broken::serve(Break::PublishAnswersBool).await;
+    let (code, bench) = exhook_json(&[
+        "bench",
+        &url,
+        "--topic",
+        "t/1",
+        "--connections",
+        "1",
+        "--concurrency",
+        "2",
+        "--calls",
+        "20",
+    ])
+    .await;
+    assert_eq!(code, 1, "{bench}");
+    assert_eq!(bench["calls"], 20);
+    let errors = bench["errors"].as_object().unwrap();
+    assert_eq!(errors.len(), 1, "{bench}");
+    let (why, count) = errors.iter().next().unwrap();
+    assert!(why.contains("unknown_responsed_value"), "{why}");
+    assert_eq!(count, 20);
+    assert_eq!(
+        bench["latency_us"]["max"], 0.0,
+        "no call was answered: {bench}"
+    );
+}
+
+#[tokio::test]
 async fn emqx_config_prints_either_generations_settings() {
     let (code, output) = exhook(
         &[
