@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,6 +14,7 @@ use hdrhistogram::Histogram;
 use http::uri::PathAndQuery;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use tonic::Status;
 use tonic::transport::Channel;
 
 use crate::emqx;
@@ -94,6 +95,11 @@ struct Plan {
     done: AtomicU64,
     errors: AtomicU64,
     stop: AtomicBool,
+    /// Every answered call's latency in nanoseconds. One histogram for all
+    /// clients: one per client would take hundreds of KiB each, and the
+    /// cache misses of recording into hundreds of them cost more than the
+    /// uncontended lock (the runtime has one thread).
+    latency: Mutex<Histogram<u64>>,
 }
 
 impl Plan {
@@ -121,41 +127,45 @@ impl Plan {
     }
 }
 
-/// How calls travel: hyper's HTTP/2 directly for `http://`, tonic's client
+/// How calls travel: the `h2` crate directly for `http://`, tonic's client
 /// for TLS.
 #[derive(Clone)]
 enum Link {
-    H2(h2::Connection, http::HeaderValue),
+    H2(h2::Connection),
     Tonic(Channel),
 }
 
-impl Link {
-    async fn call(
-        &mut self,
-        path: &PathAndQuery,
-        body: &Bytes,
-        timeout: Duration,
-    ) -> Result<(), tonic::Status> {
-        match self {
-            Link::H2(connection, grpc_timeout) => {
-                match tokio::time::timeout(timeout, connection.unary(path, body, grpc_timeout))
-                    .await
-                {
-                    Ok(answer) => answer,
-                    Err(_) => Err(tonic::Status::deadline_exceeded("request_timeout")),
-                }
-            }
-            Link::Tonic(channel) => wire::unary(channel, path.clone(), body.clone(), timeout)
-                .await
-                .map(drop),
-        }
-    }
+/// A request as its link sends it, prepared once.
+enum Prepared {
+    H2(h2::Call),
+    Tonic(PathAndQuery, Bytes),
 }
 
-/// What one client (worker) saw.
-struct Tally {
-    latency: Histogram<u64>,
-    errors: BTreeMap<String, u64>,
+impl Link {
+    fn prepare(
+        &self,
+        path: PathAndQuery,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Prepared, String> {
+        Ok(match self {
+            Link::H2(connection) => {
+                Prepared::H2(connection.call(&path, &body, &h2::grpc_timeout(timeout))?)
+            }
+            Link::Tonic(_) => Prepared::Tonic(path, body),
+        })
+    }
+
+    /// One call; the answer's message. The caller bounds the wait.
+    async fn call(&mut self, request: &Prepared, timeout: Duration) -> Result<Bytes, Status> {
+        match (self, request) {
+            (Link::H2(connection), Prepared::H2(call)) => connection.unary(call).await,
+            (Link::Tonic(channel), Prepared::Tonic(path, body)) => {
+                wire::unary(channel, path.clone(), body.clone(), timeout).await
+            }
+            _ => Err(Status::internal("a request prepared for another link")),
+        }
+    }
 }
 
 pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
@@ -175,9 +185,7 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
         Some(authority) => {
             for _ in 0..args.connections {
                 match h2::Connection::open(&authority).await {
-                    Ok(connection) => {
-                        links.push(Link::H2(connection, h2::grpc_timeout(common.timeout)))
-                    }
+                    Ok(connection) => links.push(Link::H2(connection)),
                     Err(error) => return exit::unreachable(out, &error),
                 }
             }
@@ -230,30 +238,35 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
         done: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         stop: AtomicBool::new(false),
+        latency: Mutex::new(
+            Histogram::new_with_bounds(1, 120_000_000_000, 3).expect("valid histogram bounds"),
+        ),
     });
     let payload = Bytes::from(vec![b'x'; args.payload_size]);
     let mut workers = Vec::new();
+    let mut request_bytes = BTreeMap::new();
     for client in 0..concurrency {
+        // Client ids of one width, so that every client's requests are as long.
         let event = Event {
-            clientid: format!("bench-{client}"),
-            username: format!("bench-{client}"),
+            clientid: format!("bench-{client:06}"),
+            username: format!("bench-{client:06}"),
             topic: topic.clone(),
             payload: payload.clone(),
             ..base.clone()
         };
-        let calls: Vec<(PathAndQuery, Bytes)> = args
-            .hook
-            .hooks()
-            .iter()
-            .map(|hook| {
-                (
-                    wire::path(*hook, version),
-                    request::encode(*hook, version, &event),
-                )
-            })
-            .collect();
         // Every call of one client goes over the same connection.
         let link = links[client as usize % links.len()].clone();
+        let mut calls = Vec::new();
+        for hook in args.hook.hooks() {
+            let body = request::encode(*hook, version, &event);
+            if client == 0 {
+                request_bytes.insert(hook.name(version), body.len());
+            }
+            match link.prepare(wire::path(*hook, version), body, common.timeout) {
+                Ok(prepared) => calls.push((*hook, prepared)),
+                Err(error) => return exit::usage(&error),
+            }
+        }
         workers.push(tokio::spawn(worker(
             link,
             calls,
@@ -262,17 +275,18 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
         )));
     }
     let bar = progress(out.interactive() && !json_out, &plan, duration);
-    let mut latency =
-        Histogram::<u64>::new_with_bounds(1, 120_000_000_000, 3).expect("valid histogram bounds");
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     for worker in workers {
-        if let Ok(tally) = worker.await {
-            let _ = latency.add(&tally.latency);
-            for (code, n) in tally.errors {
+        if let Ok(seen) = worker.await {
+            for (code, n) in seen {
                 *errors.entry(code).or_default() += n;
             }
         }
     }
+    let latency = std::mem::replace(
+        &mut *plan.latency.lock().unwrap_or_else(PoisonError::into_inner),
+        Histogram::new(1).expect("valid histogram bounds"),
+    );
     let elapsed = start.elapsed();
     plan.stop.store(true, Relaxed);
     if let Some(bar) = bar {
@@ -287,7 +301,7 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
             "url": args.url, "version": version.to_string(), "hook": format!("{:?}", args.hook).to_lowercase(),
             "connections": args.connections, "concurrency": concurrency, "offered_rate": args.rate,
             "coordinated_omission_corrected": args.rate.is_some(),
-            "calls": ok + failed, "errors": errors, "seconds": elapsed.as_secs_f64(), "calls_per_second": rate,
+            "request_bytes": request_bytes, "calls": ok + failed, "errors": errors, "seconds": elapsed.as_secs_f64(), "calls_per_second": rate,
             "latency_us": { "p50": us(0.5), "p90": us(0.9), "p99": us(0.99), "p99.9": us(0.999), "max": latency.max() as f64 / 1e3, "mean": latency.mean() / 1e3 },
         }));
     } else {
@@ -325,41 +339,53 @@ pub(crate) async fn run(args: Args, common: &Common, out: Out) -> Exit {
     }
 }
 
-/// One client: calls in turn until the plan says stop.
+/// One client: calls in turn until the plan says stop. A call counts as
+/// answered only when EMQX could read its answer. Returns the failures.
 async fn worker(
     mut link: Link,
-    calls: Vec<(PathAndQuery, Bytes)>,
+    calls: Vec<(Hook, Prepared)>,
     plan: Arc<Plan>,
     timeout: Duration,
-) -> Tally {
-    let mut tally = Tally {
-        latency: Histogram::new_with_bounds(1, 120_000_000_000, 3).expect("valid histogram bounds"),
-        errors: BTreeMap::new(),
-    };
+) -> BTreeMap<String, u64> {
+    let mut errors = BTreeMap::new();
+    // One timer for all calls: moving its deadline later is cheap, a new
+    // timer per call is not.
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
     let mut turn = 0;
     while let Some((_, due)) = plan.next() {
         if let Some(due) = due {
             tokio::time::sleep_until(due.into()).await;
         }
-        let (path, body) = &calls[turn % calls.len()];
+        let (hook, request) = &calls[turn % calls.len()];
         turn += 1;
-        let began = due.unwrap_or_else(Instant::now);
-        match link.call(path, body, timeout).await {
-            Ok(_) => {
+        let sent = Instant::now();
+        // With a rate, latency counts from when the call was due.
+        let began = due.unwrap_or(sent);
+        deadline.as_mut().reset((sent + timeout).into());
+        let answer = tokio::select! {
+            biased;
+            answer = link.call(request, timeout) => answer,
+            () = &mut deadline => Err(Status::deadline_exceeded("request_timeout")),
+        };
+        let checked = match answer {
+            Ok(message) => emqx::readable(*hook, message),
+            Err(status) => Err(format!("{:?}", status.code())),
+        };
+        match checked {
+            Ok(()) => {
                 let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                let _ = tally.latency.record(nanos.max(1));
+                let mut latency = plan.latency.lock().unwrap_or_else(PoisonError::into_inner);
+                let _ = latency.record(nanos.max(1));
             }
-            Err(status) => {
+            Err(error) => {
                 plan.errors.fetch_add(1, Relaxed);
-                *tally
-                    .errors
-                    .entry(format!("{:?}", status.code()))
-                    .or_default() += 1;
+                *errors.entry(error).or_default() += 1;
             }
         }
         plan.done.fetch_add(1, Relaxed);
     }
-    tally
+    errors
 }
 
 /// `host:port` of an `http://` URL.

@@ -93,7 +93,9 @@ impl Break {
                 "EMQX fails the whole load ({unknown_hookpoint, Name}), calls no hook and retries after auto_reconnect"
             }
             Break::DuplicateHook => {
-                "EMQX keeps one entry per hook (the first): the other entry's topics are silently dropped"
+                "EMQX registers the hook once, with the first entry (resolve_hookspec folds the list into a map): later \
+                 entries and their topics are dropped without a log line, so messages that only their topics match are \
+                 never sent to the provider"
             }
             Break::TopicsIgnored => {
                 "EMQX keeps topics only for the four message.* hooks: this hook is called for every client and topic"
@@ -241,11 +243,23 @@ pub(crate) fn resolve_hooks(version: Version, answer: &LoadedResponse) -> Loaded
             ));
             continue;
         };
-        if loaded.hooks.iter().any(|(h, _)| *h == hook) {
-            loaded.problems.push(Problem::new(
-                Break::DuplicateHook,
-                format!("`{}` is advertised more than once", spec.name),
-            ));
+        if let Some((_, kept)) = loaded.hooks.iter().find(|(h, _)| *h == hook) {
+            let detail = if hook.is_message_hook() {
+                format!(
+                    "`{}` is advertised more than once: EMQX keeps the first entry's topics {} and drops {}",
+                    spec.name,
+                    topics_text(kept),
+                    topics_text(&spec.topics)
+                )
+            } else {
+                format!(
+                    "`{}` is advertised more than once: EMQX keeps the first entry",
+                    spec.name
+                )
+            };
+            loaded
+                .problems
+                .push(Problem::new(Break::DuplicateHook, detail));
             continue;
         }
         let topics = if hook.is_message_hook() {
@@ -265,6 +279,15 @@ pub(crate) fn resolve_hooks(version: Version, answer: &LoadedResponse) -> Loaded
         loaded.hooks.push((hook, topics));
     }
     loaded
+}
+
+/// Topic filters as the report shows them; none means every topic.
+fn topics_text(topics: &[String]) -> String {
+    if topics.is_empty() {
+        "(every topic)".to_owned()
+    } else {
+        format!("{topics:?}")
+    }
 }
 
 /// The EMQX releases speaking `version`.
@@ -332,6 +355,37 @@ pub(crate) fn read_message(answer: &ValuedResponse) -> Reading<v3::Message> {
         valued_response::Value::Message(m) => Some(m.clone()),
         valued_response::Value::BoolResult(_) => None,
     })
+}
+
+/// Whether EMQX can read `answer`, the encoded answer to `hook`: it must
+/// decode as the hook's answer type and, when valued, carry the `oneof` the
+/// hook reads (else EMQX logs `unknown_responsed_value`). Cheaper than
+/// [`effect`]: `exhook bench` checks every answer with it.
+pub(crate) fn readable(hook: Hook, answer: bytes::Bytes) -> Result<(), String> {
+    let undecodable = |error: prost::DecodeError| format!("undecodable answer: {error}");
+    let valued = |answer| ValuedResponse::decode(answer).map_err(undecodable);
+    let reading = match hook.answer() {
+        Answer::Notify => {
+            return v3::EmptySuccess::decode(answer)
+                .map(drop)
+                .map_err(undecodable);
+        }
+        Answer::Load => {
+            return LoadedResponse::decode(answer)
+                .map(drop)
+                .map_err(undecodable);
+        }
+        Answer::Decide => Reading::of(&valued(answer)?, |value| {
+            matches!(value, valued_response::Value::BoolResult(_)).then_some(())
+        }),
+        Answer::Publish => Reading::of(&valued(answer)?, |value| {
+            matches!(value, valued_response::Value::Message(_)).then_some(())
+        }),
+    };
+    match reading {
+        Reading::Unknown(what) => Err(format!("unknown_responsed_value: {what}")),
+        Reading::Ignore | Reading::Continue(()) | Reading::Stop(()) => Ok(()),
+    }
 }
 
 /// What EMQX does after one provider's answer (or failure) for one event.
@@ -780,6 +834,46 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_is_readable_only_with_the_oneof_its_hook_reads() {
+        let encode = |r#type: ResponsedType, value: Option<Value>| {
+            bytes::Bytes::from(
+                ValuedResponse {
+                    r#type: r#type as i32,
+                    value,
+                }
+                .encode_to_vec(),
+            )
+        };
+        let message = Value::Message(v3::Message::default());
+        let allow = encode(ResponsedType::StopAndReturn, Some(Value::BoolResult(true)));
+        let publish = encode(ResponsedType::Continue, Some(message.clone()));
+        let ignore = encode(ResponsedType::Ignore, None);
+        assert_eq!(readable(Hook::ClientAuthenticate, allow.clone()), Ok(()));
+        assert_eq!(readable(Hook::MessagePublish, publish.clone()), Ok(()));
+        assert_eq!(readable(Hook::MessagePublish, ignore.clone()), Ok(()));
+        assert_eq!(readable(Hook::ClientAuthorize, ignore), Ok(()));
+        assert!(
+            readable(Hook::MessagePublish, allow)
+                .is_err_and(|e| e.contains("unknown_responsed_value"))
+        );
+        assert!(readable(Hook::ClientAuthenticate, publish).is_err());
+        assert!(
+            readable(
+                Hook::ClientAuthenticate,
+                encode(ResponsedType::Continue, None)
+            )
+            .is_err()
+        );
+        let garbage = bytes::Bytes::from_static(&[0xff, 0xff, 0xff]);
+        assert!(
+            readable(Hook::ClientConnected, garbage.clone())
+                .is_err_and(|e| e.contains("undecodable"))
+        );
+        assert!(readable(Hook::MessagePublish, garbage).is_err());
+        assert_eq!(readable(Hook::ClientConnected, bytes::Bytes::new()), Ok(()));
+    }
+
+    #[test]
     fn loading_rejects_unknown_names_per_generation_and_keeps_the_first_duplicate() {
         let spec = |name: &str, topics: &[&str]| HookSpec {
             name: name.into(),
@@ -804,6 +898,13 @@ mod tests {
         );
         let kinds: Vec<Break> = loaded.problems.iter().map(|p| p.kind).collect();
         assert_eq!(kinds, [Break::DuplicateHook, Break::TopicsIgnored]);
+        assert!(
+            loaded.problems[0]
+                .detail
+                .contains(r#"first entry's topics ["a/#"] and drops ["b/#"]"#),
+            "{}",
+            loaded.problems[0].detail
+        );
         assert!(
             loaded.calls(Hook::MessagePublish, Some("a/1"))
                 && !loaded.calls(Hook::MessagePublish, Some("b/1"))

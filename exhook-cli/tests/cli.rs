@@ -298,6 +298,51 @@ async fn publish_answers_that_drop_topic_and_qos_are_reported() {
 }
 
 #[tokio::test]
+async fn a_hook_advertised_twice_alone_fails_the_check_and_its_later_topics_are_not_called() {
+    let url = broken::serve(Break::OnlyDuplicateHook).await;
+    // On a topic of the first entry, the publish is called and answered.
+    let (code, check) = exhook_json(&["check", &url, "--topic", "t/1"]).await;
+    assert_eq!(code, 1, "{check}");
+    assert_eq!(problems(&check), ["duplicate_hook"], "{check}");
+    let problem = &check["problems"][0];
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(r#"["t/#"]"#) && d.contains(r#"drops ["u/#"]"#)),
+        "{problem}"
+    );
+    assert!(
+        problem["emqx"]
+            .as_str()
+            .is_some_and(|e| e.contains("first entry")),
+        "{problem}"
+    );
+    let publish = |check: &Json| {
+        check["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["hook"] == "message.publish")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(publish(&check)["called"], true, "{check}");
+    // EMQX kept only the first entry, so a topic of the second is never sent.
+    let (code, check) = exhook_json(&["check", &url, "--topic", "u/1"]).await;
+    assert_eq!(code, 1, "{check}");
+    assert_eq!(publish(&check)["called"], false, "{check}");
+    let hooks = check["hooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 2, "{check}");
+    assert_eq!(hooks[1]["topics"], serde_json::json!(["t/#"]));
+    // The text report states the break and EMQX's behaviour.
+    let (code, text) = exhook(&["check", &url], "").await;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(code, 1);
+    assert!(text.contains("[duplicate_hook]"), "{text}");
+    assert!(text.contains("first entry"), "{text}");
+}
+
+#[tokio::test]
 async fn an_unknown_hook_name_fails_the_load_and_the_probe() {
     let url = broken::serve(Break::UnknownHook).await;
     let (code, probe) = exhook_json(&["probe", &url]).await;
@@ -379,6 +424,36 @@ async fn bench_counts_every_call_and_reports_latency_quantiles() {
     assert_eq!(code, 0);
     assert_eq!(bench["coordinated_omission_corrected"], true);
     assert!(bench["seconds"].as_f64().unwrap() >= 0.45, "{bench}");
+}
+
+#[tokio::test]
+async fn bench_counts_answers_emqx_cannot_read_as_failed_calls() {
+    // Publish answers carrying bool_result: gRPC OK, but EMQX ignores them.
+    let url = broken::serve(Break::PublishAnswersBool).await;
+    let (code, bench) = exhook_json(&[
+        "bench",
+        &url,
+        "--topic",
+        "t/1",
+        "--connections",
+        "1",
+        "--concurrency",
+        "2",
+        "--calls",
+        "20",
+    ])
+    .await;
+    assert_eq!(code, 1, "{bench}");
+    assert_eq!(bench["calls"], 20);
+    let errors = bench["errors"].as_object().unwrap();
+    assert_eq!(errors.len(), 1, "{bench}");
+    let (why, count) = errors.iter().next().unwrap();
+    assert!(why.contains("unknown_responsed_value"), "{why}");
+    assert_eq!(count, 20);
+    assert_eq!(
+        bench["latency_us"]["max"], 0.0,
+        "no call was answered: {bench}"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! protocol: it advertises `client.authenticate` twice and topics on
 //! `client.connect`, answers UNIMPLEMENTED for every hook it did not
 //! advertise, answers authorize after 1.2 s, and has no health service. Its
-//! publish answer breaks in the way chosen.
+//! publish answer breaks in the way chosen. With [`Break::OnlyDuplicateHook`]
+//! it is correct but for one break: `message.publish` advertised twice.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -27,6 +28,10 @@ pub(crate) enum Break {
     PublishDropsFields,
     /// `OnProviderLoaded` advertises a hook point that does not exist.
     UnknownHook,
+    /// Correct but for `message.publish` advertised twice, on `t/#` and
+    /// then on `u/#`: a health service, neutral answers to the hooks not
+    /// advertised, publish answers that echo the message.
+    OnlyDuplicateHook,
 }
 
 /// Serves the broken provider on an ephemeral loopback port.
@@ -34,9 +39,12 @@ pub(crate) async fn serve(kind: Break) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let health =
+        (kind == Break::OnlyDuplicateHook).then(|| tonic_health::server::health_reporter().1);
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(Broken(kind))
+            .add_optional_service(health)
             .serve_with_incoming(incoming),
     );
     url
@@ -81,6 +89,7 @@ impl UnaryService<MessagePublishRequest> for PublishAnswer {
         use valued_response::{ResponsedType, Value};
         let sent = request.into_inner().message.unwrap_or_default();
         let answer = match self.0 {
+            Break::OnlyDuplicateHook => valued(ResponsedType::Continue, Value::Message(sent)),
             Break::PublishDropsFields => valued(
                 ResponsedType::Continue,
                 Value::Message(exhook_runtime::proto::v3::Message {
@@ -143,6 +152,21 @@ impl tower_service::Service<http::Request<Body>> for Broken {
         Box::pin(async move {
             let allow = valued(ResponsedType::StopAndReturn, Value::BoolResult(true));
             let response = match rpc.as_str() {
+                "OnProviderLoaded" if kind == Break::OnlyDuplicateHook => {
+                    let hooks = vec![
+                        spec("client.authenticate", &[]),
+                        spec("message.publish", &["t/#"]),
+                        spec("message.publish", &["u/#"]),
+                    ];
+                    fixed(LoadedResponse { hooks }, Duration::ZERO, request).await
+                }
+                "OnClientAuthorize" if kind == Break::OnlyDuplicateHook => {
+                    let ignore = ValuedResponse {
+                        r#type: ResponsedType::Ignore as i32,
+                        value: None,
+                    };
+                    fixed(ignore, Duration::ZERO, request).await
+                }
                 "OnProviderLoaded" => {
                     let mut hooks = vec![
                         spec("client.authenticate", &[]),
@@ -166,6 +190,9 @@ impl tower_service::Service<http::Request<Body>> for Broken {
                     let mut grpc =
                         Grpc::new(ProstCodec::<ValuedResponse, MessagePublishRequest>::default());
                     grpc.unary(PublishAnswer(kind), request).await
+                }
+                _ if kind == Break::OnlyDuplicateHook => {
+                    fixed(EmptySuccess {}, Duration::ZERO, request).await
                 }
                 _ => Status::unimplemented(format!("{rpc} is not implemented")).into_http(),
             };
