@@ -14,7 +14,8 @@
 //! same loads: the benchmark's `message.publish` frame (339 bytes) and one
 //! with a 64 KiB payload on 4 connections × 64 streams, and the first one
 //! call at a time (`-c 1 -m 1`). Figures from a busy machine are not
-//! comparable with each other.
+//! comparable with each other. `EXHOOK_COMPARE_BEFORE=<path>` adds another
+//! build of `bench_provider` (echoing the whole message) to the rounds.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -102,7 +103,7 @@ fn build() -> Vec<Provider> {
         .expect("target dir")
         .to_owned();
     let exhook = dir.join("examples/bench_provider");
-    vec![
+    let mut providers = vec![
         Provider {
             name: "hand-written tonic",
             binary: dir.join("baseline"),
@@ -123,7 +124,17 @@ fn build() -> Vec<Provider> {
             binary: go_peer,
             env: &[],
         },
-    ]
+    ];
+    // Another build of `bench_provider`, such as the one before a change,
+    // echoing the whole message in the same rounds.
+    if let Some(before) = std::env::var_os("EXHOOK_COMPARE_BEFORE") {
+        providers.push(Provider {
+            name: "exhook before, whole message",
+            binary: PathBuf::from(before),
+            env: &[("EXHOOK_BENCH_FULL_ANSWERS", "1")],
+        });
+    }
+    providers
 }
 
 fn start(provider: &Provider, port: u16) -> Child {
