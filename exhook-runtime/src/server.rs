@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -542,118 +543,132 @@ impl Server {
     /// every connection gets GOAWAY and the calls in flight get the drain
     /// time to finish.
     pub async fn serve_on(
-        mut self,
+        self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
-        self.check()?;
-        if self.limits.max_concurrent_streams < SAFE_STREAMS {
-            crate::log::warn(format_args!(
-                "max_concurrent_streams({}) is below {SAFE_STREAMS}: EMQX's client does not wait for a free stream, so calls above the limit fail; use concurrency_limit to make calls wait",
-                self.limits.max_concurrent_streams
-            ));
-        }
-        #[cfg(feature = "tls")]
-        let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
-        #[cfg(not(feature = "tls"))]
-        if self.tls.is_some() {
-            return Err(Error::tls(
-                "the server's TLS configuration",
-                "exhook-runtime was built without its `tls` feature",
-            ));
-        }
-        raise_fd_limit();
-        let metrics_listener = self.metrics_listener().await?;
-        let metrics = metrics_listener
-            .as_ref()
-            .map(|_| Arc::new(Metrics::default()));
-        let local = listener.local_addr().ok();
-        let hooks = self.provider.hooks();
-        let dispatcher = self.take_dispatcher(metrics.clone());
+        self.serve_until(listener, Box::pin(signal)).await
+    }
 
-        let (health, health_service) = tonic_health::server::health_reporter();
-        set_health(&health, tonic_health::ServingStatus::Serving).await;
-        let routes = tonic::service::Routes::new(health_service)
-            .add_service(HookService::<V1>::new(dispatcher.clone()))
-            .add_service(HookService::<V2>::new(dispatcher.clone()))
-            .add_service(HookService::<V3>::new(dispatcher))
-            .prepare();
-        // Only a configured limit costs anything per call.
-        let limit = self
-            .concurrency_limit
-            .map(tower::limit::GlobalConcurrencyLimitLayer::new);
-        let service = tower::ServiceBuilder::new()
-            .option_layer(limit)
-            .service(routes);
-
-        if let Some(listener) = &metrics_listener {
-            let address = listener
-                .local_addr()
-                .map_or_else(|_| "?".to_owned(), |a| a.to_string());
-            announce(format_args!("metrics on http://{address}/metrics"));
-        }
-        announce(format_args!(
-            "serving emqx.exhook v1, v2 and v3 on {}{}; hooks: {}",
-            local.map_or_else(|| "?".to_owned(), |a: SocketAddr| a.to_string()),
-            match &self.tls {
-                Some(tls) if tls.client_ca.is_some() => " with mutual TLS",
-                Some(_) => " with TLS",
-                None => "",
-            },
-            if hooks.is_empty() {
-                "none".to_owned()
-            } else {
-                hooks.describe(Version::V3, HookSet::ALL)
-            },
-        ));
-
-        // Connections and the metrics server run in this set, so that none
-        // outlives the server, even when its future is dropped.
-        let mut tasks = JoinSet::new();
-        let stop = self.shutdown.clone();
-        if let (Some(listener), Some(metrics)) = (metrics_listener, metrics) {
-            tasks.spawn(metrics::serve(listener, metrics, stop.clone()));
-        }
-        // Connections get GOAWAY only once health says NOT_SERVING.
-        let goaway = ShutdownHandle::new();
-        let connections = Arc::new(Connections {
-            service,
-            limits: self.limits,
-            server_bytes: ByteBudget::new(self.limits.buffered_per_server),
+    /// [`serve_on`](Self::serve_on)'s work, behind a box made here: the
+    /// server and its 21 hooks' gRPC paths are then compiled once, in this
+    /// crate, and not again in every crate that serves.
+    #[inline(never)]
+    fn serve_until<'a>(
+        mut self,
+        listener: TcpListener,
+        signal: Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+        Box::pin(async move {
+            self.check()?;
+            if self.limits.max_concurrent_streams < SAFE_STREAMS {
+                crate::log::warn(format_args!(
+                    "max_concurrent_streams({}) is below {SAFE_STREAMS}: EMQX's client does not wait for a free stream, so calls above the limit fail; use concurrency_limit to make calls wait",
+                    self.limits.max_concurrent_streams
+                ));
+            }
             #[cfg(feature = "tls")]
-            tls,
-            stop: goaway.clone(),
-        });
-        let acceptor = Acceptor::new(listener, self.limits.max_connections, "gRPC");
-        tokio::pin!(signal);
-        let mut signalled = false;
-        loop {
-            tokio::select! {
-                () = &mut signal, if !signalled => {
-                    signalled = true;
-                    stop.shutdown();
-                }
-                next = acceptor.next(&stop) => {
-                    let Some((stream, peer, slot)) = next else { break };
-                    let connections = connections.clone();
-                    tasks.spawn(async move { connections.serve(stream, peer, slot).await });
-                    while tasks.try_join_next().is_some() {}
+            let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
+            #[cfg(not(feature = "tls"))]
+            if self.tls.is_some() {
+                return Err(Error::tls(
+                    "the server's TLS configuration",
+                    "exhook-runtime was built without its `tls` feature",
+                ));
+            }
+            raise_fd_limit();
+            let metrics_listener = self.metrics_listener().await?;
+            let metrics = metrics_listener
+                .as_ref()
+                .map(|_| Arc::new(Metrics::default()));
+            let local = listener.local_addr().ok();
+            let hooks = self.provider.hooks();
+            let dispatcher = self.take_dispatcher(metrics.clone());
+
+            let (health, health_service) = tonic_health::server::health_reporter();
+            set_health(&health, tonic_health::ServingStatus::Serving).await;
+            let routes = tonic::service::Routes::new(health_service)
+                .add_service(HookService::<V1>::new(dispatcher.clone()))
+                .add_service(HookService::<V2>::new(dispatcher.clone()))
+                .add_service(HookService::<V3>::new(dispatcher))
+                .prepare();
+            // Only a configured limit costs anything per call.
+            let limit = self
+                .concurrency_limit
+                .map(tower::limit::GlobalConcurrencyLimitLayer::new);
+            let service = tower::ServiceBuilder::new()
+                .option_layer(limit)
+                .service(routes);
+
+            if let Some(listener) = &metrics_listener {
+                let address = listener
+                    .local_addr()
+                    .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+                announce(format_args!("metrics on http://{address}/metrics"));
+            }
+            announce(format_args!(
+                "serving emqx.exhook v1, v2 and v3 on {}{}; hooks: {}",
+                local.map_or_else(|| "?".to_owned(), |a: SocketAddr| a.to_string()),
+                match &self.tls {
+                    Some(tls) if tls.client_ca.is_some() => " with mutual TLS",
+                    Some(_) => " with TLS",
+                    None => "",
+                },
+                if hooks.is_empty() {
+                    "none".to_owned()
+                } else {
+                    hooks.describe(Version::V3, HookSet::ALL)
+                },
+            ));
+
+            // Connections and the metrics server run in this set, so that none
+            // outlives the server, even when its future is dropped.
+            let mut tasks = JoinSet::new();
+            let stop = self.shutdown.clone();
+            if let (Some(listener), Some(metrics)) = (metrics_listener, metrics) {
+                tasks.spawn(metrics::serve(listener, metrics, stop.clone()));
+            }
+            // Connections get GOAWAY only once health says NOT_SERVING.
+            let goaway = ShutdownHandle::new();
+            let connections = Arc::new(Connections {
+                service,
+                limits: self.limits,
+                server_bytes: ByteBudget::new(self.limits.buffered_per_server),
+                #[cfg(feature = "tls")]
+                tls,
+                stop: goaway.clone(),
+            });
+            let acceptor = Acceptor::new(listener, self.limits.max_connections, "gRPC");
+            tokio::pin!(signal);
+            let mut signalled = false;
+            loop {
+                tokio::select! {
+                    () = &mut signal, if !signalled => {
+                        signalled = true;
+                        stop.shutdown();
+                    }
+                    next = acceptor.next(&stop) => {
+                        let Some((stream, peer, slot)) = next else { break };
+                        let connections = connections.clone();
+                        tasks.spawn(async move { connections.serve(stream, peer, slot).await });
+                        while tasks.try_join_next().is_some() {}
+                    }
                 }
             }
-        }
-        drop(acceptor);
-        set_health(&health, tonic_health::ServingStatus::NotServing).await;
-        announce(format_args!("shutting down: draining calls in flight"));
-        goaway.shutdown();
-        let drain = self.drain;
-        let drained = async { while tasks.join_next().await.is_some() {} };
-        tokio::select! {
-            () = drained => {},
-            () = tokio::time::sleep(drain) => announce(format_args!("drain time of {drain:?} is over; stopping with calls still in flight")),
-        }
-        drop(tasks);
-        announce(format_args!("stopped"));
-        Ok(())
+            drop(acceptor);
+            set_health(&health, tonic_health::ServingStatus::NotServing).await;
+            announce(format_args!("shutting down: draining calls in flight"));
+            goaway.shutdown();
+            let drain = self.drain;
+            let drained = async { while tasks.join_next().await.is_some() {} };
+            tokio::select! {
+                () = drained => {},
+                () = tokio::time::sleep(drain) => announce(format_args!("drain time of {drain:?} is over; stopping with calls still in flight")),
+            }
+            drop(tasks);
+            announce(format_args!("stopped"));
+            Ok(())
+        })
     }
 
     /// The gRPC services this server would serve (`emqx.exhook.v1`, `v2`
