@@ -261,7 +261,6 @@ fn copy<H: Provides<P>, P: Piece>(call: Call<'_, H>) -> std::future::Ready<Resul
     ready(Ok(call.piece::<P>().clone()))
 }
 
-#[diagnostic::do_not_recommend]
 impl<H: Provides<ClientInfo>> FromCall<'_, H> for ClientInfo {
     type Rejection = Infallible;
     const MESSAGE: MessageUse = MessageUse::Ignores;
@@ -271,7 +270,6 @@ impl<H: Provides<ClientInfo>> FromCall<'_, H> for ClientInfo {
     }
 }
 
-#[diagnostic::do_not_recommend]
 impl<H: Provides<ConnInfo>> FromCall<'_, H> for ConnInfo {
     type Rejection = Infallible;
     const MESSAGE: MessageUse = MessageUse::Ignores;
@@ -281,7 +279,6 @@ impl<H: Provides<ConnInfo>> FromCall<'_, H> for ConnInfo {
     }
 }
 
-#[diagnostic::do_not_recommend]
 impl<H: Provides<SubOpts>> FromCall<'_, H> for SubOpts {
     type Rejection = Infallible;
     const MESSAGE: MessageUse = MessageUse::Ignores;
@@ -291,7 +288,6 @@ impl<H: Provides<SubOpts>> FromCall<'_, H> for SubOpts {
     }
 }
 
-#[diagnostic::do_not_recommend]
 impl<H: Provides<RequestMeta>> FromCall<'_, H> for RequestMeta {
     type Rejection = Infallible;
     const MESSAGE: MessageUse = MessageUse::Ignores;
@@ -301,7 +297,6 @@ impl<H: Provides<RequestMeta>> FromCall<'_, H> for RequestMeta {
     }
 }
 
-#[diagnostic::do_not_recommend]
 impl<H: Provides<BrokerInfo>> FromCall<'_, H> for BrokerInfo {
     type Rejection = Infallible;
     const MESSAGE: MessageUse = MessageUse::Ignores;

@@ -246,7 +246,6 @@ macro_rules! bind_hooks {
             }
         }
 
-        #[diagnostic::do_not_recommend]
         impl Provides<$first_piece> for $attribute {
             fn piece(request: &$request) -> &$first_piece {
                 request.$first.get()
@@ -257,8 +256,7 @@ macro_rules! bind_hooks {
             }
         }
 
-        $(#[diagnostic::do_not_recommend]
-        impl Provides<$piece> for $attribute {
+        $(impl Provides<$piece> for $attribute {
             fn piece(request: &$request) -> &$piece {
                 request.$field.get()
             }
