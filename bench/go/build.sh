@@ -19,6 +19,12 @@ target="$(cd "$target" && pwd)"
 packages=(golang-go golang-google-grpc-dev golang-google-protobuf-dev
   golang-github-golang-protobuf-1-5-dev
   protoc-gen-go protoc-gen-go-grpc protobuf-compiler)
+# `--packages`: only print what it needs from Debian (.ci/services installs
+# them with the other system packages).
+if [ "${1:-}" = --packages ]; then
+  echo "${packages[*]}"
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

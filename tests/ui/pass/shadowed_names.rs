@@ -25,8 +25,15 @@ mod handlers {
         use exhook_runtime::{ClientInfo, Decision};
 
         #[exhook_runtime::on_client_authenticate]
-        pub async fn check(client: &ClientInfo, state: exhook_runtime::State<super::super::State>) -> Decision {
-            if client.username.len() as u32 > state.0.0 { Decision::Deny } else { Decision::Ignore }
+        pub async fn check(
+            client: &ClientInfo,
+            state: exhook_runtime::State<super::super::State>,
+        ) -> Decision {
+            if client.username.len() as u32 > state.0.0 {
+                Decision::Deny
+            } else {
+                Decision::Ignore
+            }
         }
     }
 

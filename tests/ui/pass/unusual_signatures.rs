@@ -1,10 +1,16 @@
+// The explicit lifetimes are what this program checks.
+#![allow(clippy::needless_lifetimes)]
+
 use std::fmt::Display;
 
 use exhook_runtime::*;
 
 // Returns through `impl Trait`, explicit lifetimes, patterns as arguments.
 #[on_client_authenticate]
-async fn auth<'a>(client: &'a ClientInfo, ChainResult(so_far): ChainResult) -> ::std::result::Result<Decision, impl Display> {
+async fn auth<'a>(
+    client: &'a ClientInfo,
+    ChainResult(so_far): ChainResult,
+) -> ::std::result::Result<Decision, impl Display> {
     if client.username.is_empty() {
         return Err(format!("no username (so far: {so_far})"));
     }
@@ -29,8 +35,13 @@ mod nested {
 
 // Handlers stay ordinary functions that tests can call.
 async fn call_directly() {
-    let msg = Message { topic: "t".into(), ..Default::default() };
-    let Publish::Continue(out) = rewrite(msg).await else { panic!() };
+    let msg = Message {
+        topic: "t".into(),
+        ..Default::default()
+    };
+    let Publish::Continue(out) = rewrite(msg).await else {
+        panic!()
+    };
     assert_eq!(out.topic, "t/seen");
     nested::created().await;
 }
@@ -38,5 +49,7 @@ async fn call_directly() {
 fn main() {
     let provider = provider![auth, connected, rewrite, nested::created];
     assert_eq!(provider.handlers().count(), 4);
-    let _ = call_directly();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(call_directly());
 }
