@@ -20,6 +20,7 @@ use crate::metrics::Classify;
 use crate::middleware::AsResponse;
 use crate::outcome::{Advertise, Decision, Publish as PublishAnswer};
 use crate::proto::v3::{EmptySuccess, LoadedResponse, ValuedResponse, valued_response};
+use crate::unary::Encode;
 use crate::version::Version;
 
 mod sealed {
@@ -32,7 +33,14 @@ pub trait HookKind<H: HookPoint>: sealed::Sealed + Send + Sync + 'static {
     /// What a handler answers.
     type Answer: Send + 'static;
     /// What EMQX gets.
-    type Response: prost::Message + Default + Classify + NeutralAnswer + AsResponse + Send + 'static;
+    type Response: prost::Message
+        + Default
+        + Classify
+        + NeutralAnswer
+        + AsResponse
+        + Encode
+        + Send
+        + 'static;
 
     /// Runs the hook's handlers for one request.
     #[doc(hidden)]

@@ -134,6 +134,7 @@ mod supervise;
 pub mod testing;
 mod tls;
 mod topic;
+mod unary;
 mod version;
 mod write_batch;
 

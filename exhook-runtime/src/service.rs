@@ -9,13 +9,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http_body::Body as HttpBody;
 use tonic::Status;
 use tonic::body::Body;
-use tonic::codec::{Codec, DecodeBuf, Decoder};
 use tonic::codegen::StdError;
-use tonic::server::{Grpc, NamedService, UnaryService};
-use tonic_prost::ProstEncoder;
+use tonic::server::NamedService;
 
 use crate::compat::Wire;
 use crate::deadline;
@@ -26,6 +25,7 @@ use crate::kind::HookKind;
 use crate::middleware;
 use crate::span::call_span;
 use crate::supervise::Supervised;
+use crate::unary::{self, Encode as _};
 use crate::version::Version;
 
 type ResponseFuture =
@@ -86,7 +86,7 @@ impl<V: VersionTag> NamedService for HookService<V> {
 impl<V, B> tower_service::Service<http::Request<B>> for HookService<V>
 where
     V: VersionTag,
-    B: HttpBody + Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
 {
     type Response = http::Response<Body>;
@@ -122,9 +122,9 @@ where
     }
 }
 
-/// One unary call of a hook's rpc, run for the hook's type `H`: decode the
-/// request as its protocol version lays it out, run the handlers under the
-/// server's supervision, encode the answer.
+/// One unary call of a hook's rpc, run for the hook's type `H`: read and
+/// decode the request as its protocol version lays it out, run the handlers
+/// under the server's supervision, send the answer.
 struct Rpc<B> {
     dispatcher: Arc<Dispatcher>,
     version: Version,
@@ -133,6 +133,7 @@ struct Rpc<B> {
 
 impl<B: HttpBody + Send + 'static> HookFn for Rpc<B>
 where
+    B: HttpBody<Data = Bytes>,
     B::Error: Into<StdError> + Send + 'static,
 {
     type Output = ResponseFuture;
@@ -144,112 +145,51 @@ where
             request,
         } = self;
         Box::pin(async move {
-            let mut grpc = Grpc::new(HookCodec::<H> {
-                version,
-                hook: PhantomData,
-            })
-            .apply_max_message_size_config(dispatcher.supervision.max_request_bytes, None);
-            let service = Unary::<H> {
-                version,
-                dispatcher,
-                hook: PhantomData,
+            let (parts, body) = request.into_parts();
+            let limit = dispatcher
+                .supervision
+                .max_request_bytes
+                .unwrap_or(unary::DEFAULT_MAX_REQUEST_BYTES);
+            let message = match unary::read_message(&parts.headers, body, limit).await {
+                Ok(message) => message,
+                Err(status) => return Ok(unary::failure(status)),
             };
-            Ok(too_large_is_resource_exhausted(
-                grpc.unary(service, request).await,
-            ))
+            let request = match <H::Request as Wire>::decode(version, message) {
+                Ok(request) => request,
+                Err(error) => return Ok(unary::failure(Status::internal(error.to_string()))),
+            };
+            Ok(
+                match supervised::<H>(dispatcher, version, &parts.headers, request).await {
+                    Ok(answer) => unary::answer(answer.encode_answer()),
+                    Err(status) => unary::failure(status),
+                },
+            )
         })
     }
 }
 
-/// tonic refuses a request over the size limit with `OUT_OF_RANGE`; gRPC
-/// names that case `RESOURCE_EXHAUSTED`. Handlers never answer
-/// `OUT_OF_RANGE` (their errors are `UNKNOWN`), so the code is unambiguous.
-fn too_large_is_resource_exhausted(mut response: http::Response<Body>) -> http::Response<Body> {
-    // `grpc-status` as text: 11 is OUT_OF_RANGE, 8 RESOURCE_EXHAUSTED.
-    const OUT_OF_RANGE: &[u8] = b"11";
-    const RESOURCE_EXHAUSTED: &str = "8";
-    static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
-    if response
-        .headers()
-        .get(&GRPC_STATUS)
-        .is_some_and(|status| status.as_bytes() == OUT_OF_RANGE)
-    {
-        response.headers_mut().insert(
-            GRPC_STATUS.clone(),
-            http::HeaderValue::from_static(RESOURCE_EXHAUSTED),
-        );
-    }
-    response
-}
-
-/// Hook `H`'s handler chain as tonic's unary service.
-struct Unary<H> {
-    version: Version,
+/// Hook `H`'s handler chain for one request, under its deadline (the
+/// shorter of the caller's `grpc-timeout` and the server's own limit),
+/// panic isolation and metrics.
+fn supervised<H: HookPoint>(
     dispatcher: Arc<Dispatcher>,
-    hook: PhantomData<fn() -> H>,
-}
-
-impl<H: HookPoint> UnaryService<H::Request> for Unary<H> {
-    type Response = Response<H>;
-    type Future = Supervised<CallFuture<H>>;
-
-    fn call(&mut self, request: tonic::Request<H::Request>) -> Self::Future {
-        let supervision = &self.dispatcher.supervision;
-        let budget = deadline::budget(request.metadata().as_ref(), supervision.handler_timeout);
-        if let Some(metrics) = &supervision.metrics {
-            metrics.started(H::HOOK, self.version);
-        }
-        let request = request.into_inner();
-        let span = call_span::<H>(self.version, &request);
-        // Boxed once (the chain's future is large, and the layers below
-        // would otherwise move it), and wrapped in its span only when
-        // tracing wants it.
-        let chain = middleware::call::<H>(self.dispatcher.clone(), request, self.version);
-        let future: CallFuture<H> = if span.is_disabled() {
-            chain
-        } else {
-            Box::pin(tracing::Instrument::instrument(chain, span))
-        };
-        Supervised::new(future, H::HOOK, budget, supervision)
-    }
-}
-
-/// Decodes hook `H`'s request as `version` lays it out; encodes the answer.
-struct HookCodec<H> {
     version: Version,
-    hook: PhantomData<fn() -> H>,
-}
-
-impl<H: HookPoint> Codec for HookCodec<H> {
-    type Encode = Response<H>;
-    type Decode = H::Request;
-    type Encoder = ProstEncoder<Response<H>>;
-    type Decoder = RequestDecoder<H>;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        ProstEncoder::default()
+    headers: &http::HeaderMap,
+    request: H::Request,
+) -> Supervised<CallFuture<H>> {
+    let supervision = &dispatcher.supervision;
+    let budget = deadline::budget(headers, supervision.handler_timeout);
+    if let Some(metrics) = &supervision.metrics {
+        metrics.started(H::HOOK, version);
     }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RequestDecoder {
-            version: self.version,
-            hook: PhantomData,
-        }
-    }
-}
-
-struct RequestDecoder<H> {
-    version: Version,
-    hook: PhantomData<fn() -> H>,
-}
-
-impl<H: HookPoint> Decoder for RequestDecoder<H> {
-    type Item = H::Request;
-    type Error = Status;
-
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<H::Request>, Status> {
-        <H::Request as Wire>::decode(self.version, buf)
-            .map(Some)
-            .map_err(|error| Status::internal(error.to_string()))
-    }
+    let span = call_span::<H>(version, &request);
+    // Boxed once (the chain's future is large, and the layers below would
+    // otherwise move it), and wrapped in its span only when tracing wants it.
+    let chain = middleware::call::<H>(dispatcher.clone(), request, version);
+    let future: CallFuture<H> = if span.is_disabled() {
+        chain
+    } else {
+        Box::pin(tracing::Instrument::instrument(chain, span))
+    };
+    Supervised::new(future, H::HOOK, budget, supervision)
 }

@@ -65,7 +65,7 @@ where
     F: Future<Output = Result<Resp, Status>>,
     Resp: Classify + NeutralAnswer,
 {
-    type Output = Result<tonic::Response<Resp>, Status>;
+    type Output = Result<Resp, Status>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -108,7 +108,7 @@ where
         if let Some((metrics, started)) = this.metrics.take() {
             metrics.finished(*this.hook, outcome, started.elapsed());
         }
-        Poll::Ready(result.map(tonic::Response::new))
+        Poll::Ready(result)
     }
 }
 

@@ -75,9 +75,7 @@ impl Link {
                 ..
             } => {
                 let call = middleware::call::<R::Hook>(dispatcher.clone(), request, *version);
-                Supervised::new(call, hook, Some(timeout), &dispatcher.supervision)
-                    .await
-                    .map(tonic::Response::into_inner)
+                Supervised::new(call, hook, Some(timeout), &dispatcher.supervision).await
             }
             Link::Grpc {
                 channel, version, ..
