@@ -86,9 +86,10 @@ where
 /// A message as its frames arrive.
 enum Received {
     Nothing,
-    /// Fewer than [`PREFIX`] bytes, or the first frame, not yet the whole message.
+    /// Fewer than [`PREFIX`] bytes so far.
     Start(BytesMut),
-    /// The prefix was read: `length` bytes of message follow.
+    /// The prefix was read: `length` bytes of message, of which `buffer`
+    /// holds the first.
     Body {
         length: usize,
         buffer: BytesMut,
@@ -102,37 +103,31 @@ impl Received {
     }
 
     fn push(&mut self, data: Bytes, limit: usize) -> Result<(), Status> {
-        *self = match mem::replace(self, Received::Nothing) {
-            Received::Nothing => {
-                // The common case: the whole message in one frame, used
-                // where it lies.
-                if let Some(length) = prefixed_length(&data, limit)?
-                    && data.len() >= PREFIX + length
-                {
-                    *self = Received::Complete(data.slice(PREFIX..PREFIX + length));
-                    return Ok(());
-                }
-                Received::Start(BytesMut::from(&data[..]))
+        match self {
+            Received::Nothing if data.len() >= PREFIX => {
+                let length = prefixed_length(&data, limit)?;
+                *self = if data.len() >= PREFIX + length {
+                    // The common case: the whole message in one frame,
+                    // used where it lies.
+                    Received::Complete(data.slice(PREFIX..PREFIX + length))
+                } else {
+                    Received::body(length, &data[PREFIX..])
+                };
             }
-            Received::Start(mut start) => {
+            Received::Nothing => *self = Received::Start(BytesMut::from(&data[..])),
+            Received::Start(start) => {
                 start.extend_from_slice(&data);
-                Received::Start(start)
+                if start.len() >= PREFIX {
+                    let length = prefixed_length(start, limit)?;
+                    let end = start.len().min(PREFIX + length);
+                    *self = Received::body(length, &start[PREFIX..end]);
+                }
             }
-            Received::Body { length, mut buffer } => {
-                let wanted = length - buffer.len();
+            Received::Body { length, buffer } => {
+                let wanted = *length - buffer.len();
                 buffer.extend_from_slice(&data[..wanted.min(data.len())]);
-                Received::Body { length, buffer }
             }
-            complete @ Received::Complete(_) => complete,
-        };
-        // Once the prefix is known, the message gets a buffer of its size.
-        if let Received::Start(start) = self
-            && let Some(length) = prefixed_length(start, limit)?
-        {
-            let mut buffer = BytesMut::with_capacity(length);
-            let available = (start.len() - PREFIX).min(length);
-            buffer.extend_from_slice(&start[PREFIX..PREFIX + available]);
-            *self = Received::Body { length, buffer };
+            Received::Complete(_) => {}
         }
         if let Received::Body { length, buffer } = self
             && buffer.len() == *length
@@ -140,6 +135,14 @@ impl Received {
             *self = Received::Complete(mem::take(buffer).freeze());
         }
         Ok(())
+    }
+
+    /// A message of `length` bytes, of which `first` arrived: one buffer of
+    /// its size, so that its bytes are copied once.
+    fn body(length: usize, first: &[u8]) -> Received {
+        let mut buffer = BytesMut::with_capacity(length);
+        buffer.extend_from_slice(&first[..first.len().min(length)]);
+        Received::Body { length, buffer }
     }
 
     fn finish(self) -> Result<Bytes, Status> {
@@ -153,12 +156,9 @@ impl Received {
     }
 }
 
-/// The length a message's prefix gives, once `data` holds the prefix.
-fn prefixed_length(data: &[u8], limit: usize) -> Result<Option<usize>, Status> {
-    let Some(prefix) = data.get(..PREFIX) else {
-        return Ok(None);
-    };
-    match prefix[0] {
+/// The length a message's prefix (the first [`PREFIX`] bytes of `data`) gives.
+fn prefixed_length(data: &[u8], limit: usize) -> Result<usize, Status> {
+    match data[0] {
         0 => {}
         // https://grpc.github.io/grpc/core/md_doc_compression.html: a set
         // flag without `grpc-encoding` is INTERNAL.
@@ -173,11 +173,11 @@ fn prefixed_length(data: &[u8], limit: usize) -> Result<Option<usize>, Status> {
             )));
         }
     }
-    let length = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
+    let length = u32::from_be_bytes([data[1], data[2], data[3], data[4]]) as usize;
     if length > limit {
         return Err(too_large(length, limit));
     }
-    Ok(Some(length))
+    Ok(length)
 }
 
 fn too_large(length: usize, limit: usize) -> Status {
