@@ -89,13 +89,18 @@ enum Received {
     /// Fewer than [`PREFIX`] bytes so far.
     Start(BytesMut),
     /// The prefix was read: `length` bytes of message, of which `buffer`
-    /// holds the first.
+    /// holds those that arrived.
     Body {
         length: usize,
         buffer: BytesMut,
     },
     Complete(Bytes),
 }
+
+/// A message announced in its prefix gets a buffer of its size up to this;
+/// beyond it, the buffer grows with what arrives, so that a peer that
+/// announces a large message and sends little holds little memory.
+const RESERVED_AHEAD: usize = 256 * 1024;
 
 impl Received {
     fn is_complete(&self) -> bool {
@@ -124,8 +129,13 @@ impl Received {
                 }
             }
             Received::Body { length, buffer } => {
-                let wanted = *length - buffer.len();
-                buffer.extend_from_slice(&data[..wanted.min(data.len())]);
+                let part = &data[..(*length - buffer.len()).min(data.len())];
+                if buffer.capacity() - buffer.len() < part.len() {
+                    // Doubling, up to the message's size.
+                    let grow = buffer.capacity().max(part.len());
+                    buffer.reserve(grow.min(*length - buffer.len()));
+                }
+                buffer.extend_from_slice(part);
             }
             Received::Complete(_) => {}
         }
@@ -137,11 +147,13 @@ impl Received {
         Ok(())
     }
 
-    /// A message of `length` bytes, of which `first` arrived: one buffer of
-    /// its size, so that its bytes are copied once.
+    /// A message of `length` bytes, of which `first` arrived: copied once
+    /// into a buffer of its size (up to [`RESERVED_AHEAD`] before more
+    /// arrives), and h2's frames are let go at once.
     fn body(length: usize, first: &[u8]) -> Received {
-        let mut buffer = BytesMut::with_capacity(length);
-        buffer.extend_from_slice(&first[..first.len().min(length)]);
+        let first = &first[..first.len().min(length)];
+        let mut buffer = BytesMut::with_capacity(length.min(RESERVED_AHEAD.max(first.len())));
+        buffer.extend_from_slice(first);
         Received::Body { length, buffer }
     }
 
@@ -520,6 +532,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_announced_message_reserves_little_before_its_bytes_arrive() {
+        // A prefix announcing 4 MiB, then 10 bytes: 256 KiB is set aside,
+        // not 4 MiB.
+        let mut received = Received::Nothing;
+        let mut frame = vec![0];
+        frame.extend_from_slice(&(4u32 << 20).to_be_bytes());
+        received.push(Bytes::from(frame), 8 << 20).unwrap();
+        received.push(Bytes::from(vec![1; 10]), 8 << 20).unwrap();
+        let Received::Body { buffer, .. } = &received else {
+            panic!("the message is not whole yet");
+        };
+        assert_eq!(buffer.len(), 10);
+        assert!(buffer.capacity() <= RESERVED_AHEAD, "{}", buffer.capacity());
+        // The rest arrives; the message is whole and exact.
+        for _ in 0..64 {
+            received
+                .push(Bytes::from(vec![2; 65_536]), 8 << 20)
+                .unwrap();
+        }
+        let Received::Complete(message) = received else {
+            panic!("the message is whole");
+        };
+        assert_eq!(message.len(), 4 << 20);
+        assert_eq!(message[..10], [1; 10]);
+        assert!(message[10..].iter().all(|&b| b == 2));
     }
 
     #[tokio::test]
