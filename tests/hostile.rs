@@ -329,13 +329,16 @@ async fn a_client_that_keeps_resetting_its_streams_gets_goaway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_descriptors_the_server_pauses_accepting_and_recovers() {
-    // The provider as a process of its own, with 64 descriptors at most.
+    // The provider as a process of its own, with 64 descriptors at most,
+    // and a preface timeout of 5 s (10 s by default), after which the idle
+    // connections below are closed.
     let mut command = Command::new("sh");
     command.args([
         "-c",
         "ulimit -n 64 && exec \"$0\"",
         env!("CARGO_BIN_EXE_slow_provider"),
     ]);
+    command.env("SLOW_PROVIDER_PREFACE_MS", "5000");
     let (mut process, lines) = Process::start(command).await;
     assert!(
         lines.iter().any(|l| l.contains("open files limit: 64")),
@@ -345,7 +348,7 @@ async fn out_of_descriptors_the_server_pauses_accepting_and_recovers() {
 
     // More idle connections than descriptors: the rest wait in the backlog.
     let mut idle = Vec::new();
-    for _ in 0..120 {
+    for _ in 0..80 {
         idle.push(TcpStream::connect(addr).await.unwrap());
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
