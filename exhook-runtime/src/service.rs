@@ -131,9 +131,9 @@ struct Rpc<B> {
     request: http::Request<B>,
 }
 
-impl<B: HttpBody + Send + 'static> HookFn for Rpc<B>
+impl<B> HookFn for Rpc<B>
 where
-    B: HttpBody<Data = Bytes>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
 {
     type Output = ResponseFuture;

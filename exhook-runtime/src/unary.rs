@@ -20,7 +20,7 @@ use http::{HeaderMap, HeaderValue};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt;
 use prost::Message as _;
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 use tonic::Status;
 use tonic::body::Body;
 use tonic::codegen::StdError;
@@ -280,7 +280,8 @@ fn spliced(kind: i32, mut before: Message) -> Encoded {
     const MESSAGE: u32 = 4;
     const PAYLOAD: u32 = 6;
     let payload_field = key_len(PAYLOAD) + encoded_len_varint(payload.len() as u64);
-    let message_len = before.encoded_len() + payload_field + payload.len() + after.encoded_len();
+    let after_len = after.encoded_len();
+    let message_len = before.encoded_len() + payload_field + payload.len() + after_len;
     let type_len = if kind == 0 {
         0
     } else {
@@ -289,8 +290,7 @@ fn spliced(kind: i32, mut before: Message) -> Encoded {
     let answer_len =
         type_len + key_len(MESSAGE) + encoded_len_varint(message_len as u64) + message_len;
 
-    let mut head =
-        BytesMut::with_capacity(answer_len - payload.len() - after.encoded_len() + PREFIX);
+    let mut head = BytesMut::with_capacity(PREFIX + answer_len - payload.len() - after_len);
     put_prefix(&mut head, answer_len);
     if kind != 0 {
         prost::encoding::int32::encode(TYPE, &kind, &mut head);
@@ -305,10 +305,6 @@ fn spliced(kind: i32, mut before: Message) -> Encoded {
     Encoded {
         chunks: [head.freeze(), payload, Bytes::from(after.encode_to_vec())],
     }
-}
-
-fn key_len(field: u32) -> usize {
-    prost::encoding::key_len(field)
 }
 
 /// A successful call's HTTP response: the answer, then `grpc-status: 0`.
@@ -366,7 +362,8 @@ impl HttpBody for AnswerBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        let rest: usize = self.chunks[self.next.min(3)..].iter().map(Bytes::len).sum();
+        // Chunks already sent were taken, and are empty.
+        let rest: usize = self.chunks.iter().map(Bytes::len).sum();
         SizeHint::with_exact(rest as u64)
     }
 }
