@@ -143,14 +143,15 @@ fn handler_impl(hook: Hook, args: &HookArgs, handler: &HandlerFn, rt: &TokenStre
     let values: Vec<_> = (0..handler.arg_types.len())
         .map(|index| format_ident!("__exhook_arg{}", index))
         .collect();
-    // Each argument is made by its `FromCall` impl, spanned at its type so
-    // that an argument the hook cannot provide is reported there.
+    // Each argument is made by its `FromCall` impl (through `HandlerArgument`),
+    // spanned at its type so that an argument the hook cannot provide is
+    // reported there.
     let extracts = handler.arg_types.iter().zip(&values).map(|(ty, value)| {
         // One span for the whole extraction, that of the type's name, so
         // that an argument the hook cannot provide is one error there.
         let span = name_span(ty);
         quote_spanned! {span=>
-            let #value = match <#ty as #rt::__private::FromCall<'__exhook, #marker>>::from_call(call).await {
+            let #value = match <#ty as #rt::__private::HandlerArgument<'__exhook, #marker>>::make(call).await {
                 ::core::result::Result::Ok(value) => value,
                 ::core::result::Result::Err(rejection) => {
                     return #rt::__private::reject::<#marker>(rejection);
@@ -183,6 +184,9 @@ fn handler_impl(hook: Hook, args: &HookArgs, handler: &HandlerFn, rt: &TokenStre
 
         impl #rt::__private::Sealed for #name {}
 
+        // Not suggested when something else listed in `provider!` is not a
+        // handler: rustc would list every handler, quoting each one.
+        #[diagnostic::do_not_recommend]
         impl #rt::__private::Handler for #name {
             #spec
 
@@ -211,6 +215,7 @@ fn stub_impl(hook: Hook, handler: &HandlerFn, rt: &TokenStream) -> TokenStream {
     quote! {
         #handle
         impl #rt::__private::Sealed for #name {}
+        #[diagnostic::do_not_recommend]
         impl #rt::__private::Handler for #name {
             #spec
 

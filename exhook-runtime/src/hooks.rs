@@ -246,6 +246,9 @@ macro_rules! bind_hooks {
             }
         }
 
+        // Marked so that rustc, reporting a piece a hook lacks, does not
+        // list (and quote) these impls: the attribute's page lists them.
+        #[diagnostic::do_not_recommend]
         impl Provides<$first_piece> for $attribute {
             fn piece(request: &$request) -> &$first_piece {
                 request.$first.get()
@@ -256,7 +259,8 @@ macro_rules! bind_hooks {
             }
         }
 
-        $(impl Provides<$piece> for $attribute {
+        $(#[diagnostic::do_not_recommend]
+        impl Provides<$piece> for $attribute {
             fn piece(request: &$request) -> &$piece {
                 request.$field.get()
             }

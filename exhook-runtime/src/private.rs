@@ -42,6 +42,26 @@ pub const fn listed_before(entries: &[HandlerEntry], index: usize) -> bool {
     HandlerEntry::listed_before(entries, index)
 }
 
+/// How a generated handler makes each argument: through `FromCall`, by a
+/// blanket impl. An argument that fails is then reported at its missing
+/// piece (or state bound) with that trait's message, and rustc, looking
+/// for impls of this trait to suggest, finds none to quote: listing
+/// `FromCall`'s impls would print lines of the runtime's source.
+pub trait HandlerArgument<'a, H: HookPoint>: Sized {
+    type Rejection: Into<Rejection>;
+
+    fn make(call: Call<'a, H>) -> impl Future<Output = Result<Self, Self::Rejection>> + Send + 'a;
+}
+
+impl<'a, H: HookPoint, T: FromCall<'a, H>> HandlerArgument<'a, H> for T {
+    type Rejection = T::Rejection;
+
+    #[inline]
+    fn make(call: Call<'a, H>) -> impl Future<Output = Result<Self, Self::Rejection>> + Send + 'a {
+        T::from_call(call)
+    }
+}
+
 /// What a handler of `H` whose argument was rejected answers.
 #[inline]
 pub fn reject<H: HookPoint>(rejection: impl Into<Rejection>) -> Result<Answer<H>, Status> {

@@ -47,8 +47,18 @@ async fn call_directly() {
 }
 
 fn main() {
-    let provider = provider![auth, connected, rewrite, nested::created];
-    assert_eq!(provider.handlers().count(), 4);
+    // A handler defined in a block is listed from that block.
+    #[on_client_disconnected]
+    async fn disconnected(_: &ClientInfo) {}
+
+    let provider = provider![
+        auth,
+        connected,
+        rewrite,
+        crate::nested::created,
+        disconnected
+    ];
+    assert_eq!(provider.handlers().count(), 5);
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(call_directly());
