@@ -94,9 +94,11 @@ fn server() -> Server {
 fn a_tls_file_that_cannot_be_read_is_an_error_with_its_source() {
     let error =
         TlsConfig::from_pem_files("/nonexistent/cert.pem", "/nonexistent/key.pem").unwrap_err();
+    // What failed, then (in `Debug`, as `anyhow` prints it) why, once.
+    assert_eq!(error.to_string(), "TLS: reading /nonexistent/cert.pem");
     assert_eq!(
-        error.to_string(),
-        "TLS: reading /nonexistent/cert.pem: No such file or directory (os error 2)"
+        format!("{error:?}"),
+        "TLS: reading /nonexistent/cert.pem\n\nCaused by:\n    No such file or directory (os error 2)"
     );
     let source = std::error::Error::source(&error).expect("a source");
     let io = source
@@ -689,8 +691,10 @@ const CHILD: &str = "EXHOOK_TEST_NONSENSE_ENVIRONMENT";
 async fn nonsense_in_the_environment_reaches_only_serve_and_from_env() {
     const NAME: &str = "nonsense_in_the_environment_reaches_only_serve_and_from_env";
     if std::env::var_os(CHILD).is_none() {
-        // This test again, in a process whose environment holds nonsense.
-        let output = Command::new(std::env::current_exe().unwrap())
+        // This test again, in a process whose environment holds nonsense
+        // (and no other `EXHOOK_*` setting of this one's).
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        let output = exhook_app_testing::without_inherited_exhook_variables(&mut command)
             .args([NAME, "--exact", "--nocapture"])
             .env(CHILD, "1")
             .env("EXHOOK_TLS_CERT", "/nonexistent/server.pem")

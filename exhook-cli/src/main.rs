@@ -9,6 +9,8 @@
 //! exhook emqx-config http://exhook.internal:9000 --emqx 5 --name auth
 //! ```
 
+#![warn(missing_docs)]
+
 mod bench;
 mod call;
 mod check;

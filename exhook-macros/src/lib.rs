@@ -28,12 +28,10 @@ macro_rules! hook_attributes {
             doc: $doc:literal,
         }
     )*) => {$(
-        #[doc = concat!("`", $name, "`: ", $doc)]
-        ///
         /// Put it on an `async fn`; the function stays callable as written.
         /// Options: `crate = "path"` names `exhook_runtime` when the
-        /// dependency was renamed.
-        #[doc = concat!("What its handlers take and return is listed at `exhook_runtime::hooks::", stringify!($attribute), "`.")]
+        /// dependency was renamed. What its handlers take and return is on
+        /// its page in `exhook_runtime`.
         #[proc_macro_attribute]
         pub fn $attribute(args: TokenStream, item: TokenStream) -> TokenStream {
             expand::hook_attribute(exhook_hooks::Hook::$variant, args.into(), item.into()).into()

@@ -2,8 +2,18 @@ use std::fmt;
 
 /// Why a server could not start or stopped with an error.
 ///
-/// `Debug` prints the same sentence as `Display`, so that
-/// `fn main() -> Result<(), Error>` reports it readably.
+/// `Display` says what failed; the error that caused it, if any, is its
+/// [`source`](std::error::Error::source) (an I/O error, rustls', the topic
+/// rule broken), so that `anyhow` and `tracing` print each once. `Debug`
+/// prints the sentence and then its causes, as `anyhow` does, so that
+/// `fn main() -> Result<(), Error>` reports it readably:
+///
+/// ```text
+/// Error: cannot listen on 127.0.0.1:9000
+///
+/// Caused by:
+///     Address already in use (os error 98)
+/// ```
 #[non_exhaustive]
 pub enum Error {
     /// `EXHOOK_LISTEN` or the given address is not `host:port`.
@@ -77,24 +87,22 @@ impl fmt::Display for Error {
             Error::ListenAddress { value, reason } => {
                 write!(f, "invalid listen address {value:?}: {reason}")
             }
-            Error::Bind { address, source } => write!(f, "cannot listen on {address}: {source}"),
+            Error::Bind { address, .. } => write!(f, "cannot listen on {address}"),
             Error::MissingState { handler, type_name } => write!(
                 f,
                 "handler `{handler}` takes `State<{type_name}>`, but the server has no such state; add `.state(value)` to the `Server`"
             ),
             Error::InvalidTopic {
-                handler,
-                filter,
-                source,
-            } => write!(f, "handler `{handler}`: topic filter {filter:?}: {source}"),
+                handler, filter, ..
+            } => write!(f, "handler `{handler}`: invalid topic filter {filter:?}"),
             Error::UnlistedHandler { handler } => write!(
                 f,
                 "`Server::topics` names handler `{handler}`, which is not in the server's `provider![..]` list"
             ),
             #[allow(deprecated)]
             Error::Tls(reason) => write!(f, "TLS: {reason}"),
-            Error::TlsSetup { what, source } => write!(f, "TLS: {what}: {source}"),
-            Error::Transport(source) => write!(f, "gRPC server error: {source}"),
+            Error::TlsSetup { what, .. } => write!(f, "TLS: {what}"),
+            Error::Transport(_) => write!(f, "gRPC server error"),
         }
     }
 }
@@ -113,6 +121,38 @@ impl std::error::Error for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        fmt::Display::fmt(self, f)?;
+        let mut cause = std::error::Error::source(self);
+        if cause.is_some() {
+            f.write_str("\n\nCaused by:")?;
+        }
+        while let Some(error) = cause {
+            write!(f, "\n    {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn display_says_what_failed_and_debug_adds_each_cause_once() {
+        let error = Error::Bind {
+            address: "127.0.0.1:9000".into(),
+            source: std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use"),
+        };
+        assert_eq!(error.to_string(), "cannot listen on 127.0.0.1:9000");
+        assert_eq!(
+            format!("{error:?}"),
+            "cannot listen on 127.0.0.1:9000\n\nCaused by:\n    address in use"
+        );
+        let error = Error::MissingState {
+            handler: "app::auth",
+            type_name: "app::Users",
+        };
+        assert_eq!(format!("{error:?}"), error.to_string());
     }
 }

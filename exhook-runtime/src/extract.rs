@@ -110,7 +110,7 @@ impl From<Infallible> for Rejection {
 ///
 /// ```
 /// use exhook_runtime::hooks::{HookPoint, Provides};
-/// use exhook_runtime::{Call, ClientInfo, FromCall, Rejection};
+/// use exhook_runtime::prelude::*;
 ///
 /// /// The tenant of a `tenant:user` user name.
 /// struct Tenant(String);
@@ -136,7 +136,7 @@ impl From<Infallible> for Rejection {
 /// use std::sync::Arc;
 ///
 /// use exhook_runtime::hooks::HookPoint;
-/// use exhook_runtime::{Call, FromCall, Rejection};
+/// use exhook_runtime::prelude::*;
 /// use tokio::sync::RwLock;
 ///
 /// #[derive(Clone)]
@@ -350,7 +350,7 @@ where
 /// that answered [`Decision::Continue`](crate::Decision::Continue).
 ///
 /// ```
-/// use exhook_runtime::{on_client_authenticate, ChainResult, Decision};
+/// use exhook_runtime::prelude::*;
 ///
 /// #[on_client_authenticate]
 /// async fn keep_denials(ChainResult(allowed): ChainResult) -> Decision {

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use exhook_runtime::hooks::{self, HookPoint, Provides};
-//! use exhook_runtime::{ClientInfo, ConnInfo, Hook};
+//! use exhook_runtime::prelude::*;
 //!
 //! fn needs_client<H: Provides<ClientInfo>>() -> Hook { H::HOOK }
 //!
@@ -195,6 +195,40 @@ impl ClientOf for Message {
 impl ClientOf for RequestMeta {}
 impl ClientOf for BrokerInfo {}
 
+/// What handlers of a hook take and return, with links: the text of the
+/// hook's marker page here and of its attribute's page.
+macro_rules! handler_doc {
+    ($attribute:ident, $answer:ident, $request:ident, [$($piece:ident),*]) => {
+        concat!(
+            "Handlers take",
+            $(" [`&", stringify!($piece), "`](crate::event::", stringify!($piece), "),",)*
+            " [`&", stringify!($request), "`](crate::event::", stringify!($request), ")",
+            " (or owned copies of each)",
+            $crate::hooks::handler_doc!(@extras $attribute $answer),
+            ", [`State<T>`](crate::State), [`Version`](crate::Version), and any type",
+            " implementing [`FromCall`](crate::FromCall) for this hook. They return ",
+            $crate::hooks::handler_doc!(@returns $answer),
+            "; an `Err` fails the call, with its message."
+        )
+    };
+    (@extras on_client_authorize $answer:ident) => {
+        ", [`AuthorizeAction`](crate::event::AuthorizeAction), [`ChainResult`](crate::ChainResult)"
+    };
+    (@extras $attribute:ident Decide) => { ", [`ChainResult`](crate::ChainResult)" };
+    (@extras $attribute:ident $answer:ident) => { "" };
+    (@returns Notify) => { "`()`, or `Result<(), E>` where `E: Display`" };
+    (@returns Decide) => {
+        "a [`Decision`](crate::Decision), or `Result<Decision, E>` where `E: Display`"
+    };
+    (@returns Publish) => {
+        "a [`Publish`](crate::Publish), or `Result<Publish, E>` where `E: Display`"
+    };
+    (@returns Load) => {
+        "`()` or an [`Advertise`](crate::Advertise), or a `Result` of either with `E: Display`"
+    };
+}
+pub(crate) use handler_doc;
+
 /// One marker and its impls per row of the hook table.
 macro_rules! bind_hooks {
     ($(
@@ -211,13 +245,7 @@ macro_rules! bind_hooks {
         $(
         #[doc = concat!("`#[", stringify!($attribute), "]`, EMQX's `", $name, "`: ", $doc)]
         ///
-        #[doc = concat!(
-            "Handlers take `&", stringify!($first_piece), "`",
-            $(", `&", stringify!($piece), "`",)*
-            ", `&", stringify!($request), "` (or owned copies of each)",
-            bind_hooks!(@extras $answer),
-            ", `State<T>`, `Version`, and any type implementing `FromCall` for this hook."
-        )]
+        #[doc = handler_doc!($attribute, $answer, $request, [$first_piece $(, $piece)*])]
         #[allow(non_camel_case_types)]
         #[derive(Debug, Clone, Copy)]
         pub struct $attribute(());
@@ -313,8 +341,6 @@ macro_rules! bind_hooks {
         }
     };
     (@wire Converted, $request:ident, $v1_request:ident) => {};
-    (@extras Decide) => { ", `ChainResult`" };
-    (@extras $answer:ident) => { "" };
     (@topics None, $request:ident, $each:ident) => {
         let _ = $each;
     };

@@ -4,8 +4,8 @@
 //! one binary.
 //!
 //! ```no_run
-//! use exhook_runtime::{on_client_authenticate, on_message_publish, provider};
-//! use exhook_runtime::{ClientInfo, Decision, Message, Publish, Server};
+//! use exhook_runtime::prelude::*;
+//! use exhook_runtime::prelude::*;
 //!
 //! #[on_client_authenticate]
 //! async fn auth(client: &ClientInfo) -> Decision {
@@ -168,9 +168,35 @@ pub use topic::{TopicFilter, TopicFilterError, TopicFilterErrorKind, subscriptio
 pub use tower;
 pub use version::Version;
 
+/// The hook attributes, each with a page that links what its handlers
+/// take and return (the macros crate cannot link this crate's types).
+#[cfg(feature = "macros")]
+macro_rules! reexport_attributes {
+    ($(
+        $variant:ident {
+            attribute: $attribute:ident,
+            name: $name:literal, v1_name: $v1_name:literal,
+            rpc: $rpc:literal, v1_rpc: $v1_rpc:literal,
+            request: $request:ident, v1_request: $v1_request:ident,
+            wire: $wire:ident, answer: $answer:ident, topic: $topic:ident,
+            pieces: [$($field:ident: $piece:ident),*],
+            doc: $doc:literal,
+        }
+    )*) => {$(
+        #[doc = concat!("EMQX's `", $name, "`: ", $doc)]
+        ///
+        #[doc = hooks::handler_doc!($attribute, $answer, $request, [$($piece),*])]
+        #[doc = concat!("Its marker type is [`hooks::", stringify!($attribute), "`].")]
+        ///
+        #[doc(inline)]
+        pub use exhook_macros::$attribute;
+    )*};
+}
+#[cfg(feature = "macros")]
+exhook_hooks::hook_table!(reexport_attributes);
 #[cfg(feature = "macros")]
 #[doc(inline)]
-pub use exhook_macros::*;
+pub use exhook_macros::provider;
 
 /// The README's code blocks, compiled as doctests.
 #[cfg(all(doctest, feature = "macros"))]

@@ -181,7 +181,7 @@ impl Request {
     /// ```
     /// use exhook_runtime::event::ClientAuthenticateRequest;
     /// use exhook_runtime::middleware::Request;
-    /// use exhook_runtime::{Hook, Version};
+    /// use exhook_runtime::prelude::*;
     ///
     /// let request = Request::new(Version::V3, ClientAuthenticateRequest::default());
     /// assert_eq!(request.hook(), Hook::ClientAuthenticate);

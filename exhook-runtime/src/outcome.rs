@@ -14,7 +14,7 @@ use crate::hook::HookSet;
 /// passes a new one on, `Allow` and `Deny` end the chain.
 ///
 /// ```
-/// use exhook_runtime::{on_client_authenticate, ClientInfo, Decision};
+/// use exhook_runtime::prelude::*;
 ///
 /// #[on_client_authenticate]
 /// async fn admins_only(client: &ClientInfo) -> Decision {
@@ -44,7 +44,7 @@ pub enum Decision {
 /// by value, change it, and return it.
 ///
 /// ```
-/// use exhook_runtime::{on_message_publish, Message, Publish};
+/// use exhook_runtime::prelude::*;
 ///
 /// #[on_message_publish(topic = "sensors/#")]
 /// async fn redact(mut msg: Message) -> Publish {
@@ -74,7 +74,7 @@ pub enum Publish {
 /// hooks to advertise to the EMQX node that is loading the provider.
 ///
 /// ```
-/// use exhook_runtime::{on_provider_loaded, Advertise, Hook, RequestMeta};
+/// use exhook_runtime::prelude::*;
 ///
 /// #[on_provider_loaded]
 /// async fn per_cluster(meta: &RequestMeta) -> Advertise {

@@ -11,7 +11,7 @@ use crate::version::Version;
 /// they are listed.
 ///
 /// ```
-/// use exhook_runtime::{on_client_connected, on_message_publish, provider, ClientInfo, Hook, Message, Publish};
+/// use exhook_runtime::prelude::*;
 ///
 /// #[on_client_connected]
 /// async fn hello(client: &ClientInfo) {

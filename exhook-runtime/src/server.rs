@@ -42,7 +42,7 @@ pub const DEFAULT_DRAIN: Duration = Server::DEFAULT_DRAIN;
 /// port, so EMQX 4.x and 5.x can all load it, plus `grpc.health.v1`.
 ///
 /// ```no_run
-/// use exhook_runtime::{on_client_connected, provider, ClientInfo, Server};
+/// use exhook_runtime::prelude::*;
 ///
 /// #[on_client_connected]
 /// async fn hello(client: &ClientInfo) {
@@ -137,7 +137,7 @@ impl Server {
     /// in the table above where they are set.
     ///
     /// ```no_run
-    /// use exhook_runtime::{on_session_created, provider, Server};
+    /// use exhook_runtime::prelude::*;
     ///
     /// #[on_session_created]
     /// async fn created() {}
@@ -181,7 +181,7 @@ impl Server {
     /// refuse to start with [`Error::UnlistedHandler`].
     ///
     /// ```no_run
-    /// use exhook_runtime::*;
+    /// use exhook_runtime::prelude::*;
     ///
     /// #[on_message_publish(topic = "sensors/#")]
     /// async fn store(msg: &Message) -> Publish {
@@ -386,7 +386,7 @@ impl Server {
     /// then see no `from`, `id`, `timestamp` or headers. Off by default.
     ///
     /// ```no_run
-    /// use exhook_runtime::*;
+    /// use exhook_runtime::prelude::*;
     ///
     /// #[on_message_publish(topic = "sensors/#")]
     /// async fn scale(mut msg: Message) -> Publish {
@@ -676,7 +676,7 @@ impl Server {
     /// Listening, TLS, health, metrics and shutdown are then yours.
     ///
     /// ```no_run
-    /// use exhook_runtime::{on_session_created, provider, Server};
+    /// use exhook_runtime::prelude::*;
     ///
     /// #[on_session_created]
     /// async fn created() {}

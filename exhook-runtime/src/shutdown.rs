@@ -5,7 +5,7 @@ use tokio::sync::watch;
 /// Stops a running server gracefully from elsewhere in the program.
 ///
 /// ```no_run
-/// use exhook_runtime::{on_session_created, provider, Server};
+/// use exhook_runtime::prelude::*;
 ///
 /// #[on_session_created]
 /// async fn created() {}

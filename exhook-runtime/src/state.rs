@@ -10,7 +10,7 @@ use std::ops::{Deref, DerefMut};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use exhook_runtime::{on_client_authenticate, ClientInfo, Decision, State};
+/// use exhook_runtime::prelude::*;
 ///
 /// struct Users { names: Vec<String> }
 ///

@@ -95,20 +95,3 @@ pub mod tls;
 pub mod process {
     pub use exhook_app_testing::{Process, port_of};
 }
-
-/// The address a test's real server listens on, from `variable` (which
-/// `.ci/run` sets after starting the server); `None` on a plain machine,
-/// after saying so on stderr past the test harness's capture, so that a
-/// user sees what did not run.
-pub fn real_server(variable: &str, what: &str) -> Option<String> {
-    let value = std::env::var(variable).ok().filter(|v| !v.is_empty());
-    if value.is_none() {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "{}: skipped: {variable} is not set; `.ci/run` starts {what} and sets it",
-            std::thread::current().name().unwrap_or("test")
-        );
-    }
-    value
-}

@@ -48,8 +48,7 @@ mod rules;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use exhook_runtime::event::{AuthorizeAction, ClientAuthorizeRequest};
-use exhook_runtime::*;
+use exhook_runtime::prelude::*;
 pub use rules::{LoadError, ParseError, Permission, Rules};
 use tracing::{debug, error, info};
 

@@ -19,7 +19,7 @@
 
 mod users;
 
-use exhook_runtime::*;
+use exhook_runtime::prelude::*;
 use tracing::debug;
 pub use users::{Error, Users, Verdict};
 

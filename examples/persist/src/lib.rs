@@ -41,7 +41,7 @@ pub mod store;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use exhook_runtime::*;
+use exhook_runtime::prelude::*;
 pub use queue::{Closed, Queue, WriteError};
 pub use store::{Row, Store, StoreError};
 

@@ -38,8 +38,7 @@ pub mod webhook;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use exhook_runtime::event::ClientDisconnectedRequest;
-use exhook_runtime::*;
+use exhook_runtime::prelude::*;
 pub use table::{Change, Entry, Presence};
 pub use webhook::{Settings, Webhook};
 

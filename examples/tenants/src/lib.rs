@@ -6,12 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use exhook_runtime::event::{ClientAuthorizeRequest, MessagePublishRequest};
 use exhook_runtime::hooks::Provides;
 use exhook_runtime::middleware::{self, Next, Request, Response};
 use exhook_runtime::prelude::*;
 use exhook_runtime::tonic::Status;
-use exhook_runtime::{Call, FromCall, Rejection, subscription_topic};
+use exhook_runtime::subscription_topic;
 
 /// The tenants that may log in.
 pub type Tenants = Arc<HashSet<String>>;

@@ -7,7 +7,7 @@
 mod process;
 
 use exhook_runtime::proto::v3;
-pub use process::{Process, port_of};
+pub use process::{Process, port_of, without_inherited_exhook_variables};
 
 /// A directory under the system's temporary directory, removed when dropped.
 pub struct TempDir(std::path::PathBuf);

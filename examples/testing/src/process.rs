@@ -1,5 +1,6 @@
 //! A provider running as its own process, as a user starts it.
 
+use std::ffi::OsString;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -18,8 +19,15 @@ impl Process {
     /// Starts `command` listening on an ephemeral loopback port (unless its
     /// environment says otherwise); returns it with the lines it printed
     /// on stderr up to and including the `serving …` line.
+    ///
+    /// The process gets none of the test's own `EXHOOK_*` variables (see
+    /// [`without_inherited_exhook_variables`]), only those `command` sets.
     pub async fn start(mut command: Command) -> (Process, Vec<String>) {
-        if !command.get_envs().any(|(name, _)| name == "EXHOOK_LISTEN") {
+        without_inherited_exhook_variables(&mut command);
+        if !command
+            .get_envs()
+            .any(|(name, value)| name == "EXHOOK_LISTEN" && value.is_some())
+        {
             command.env("EXHOOK_LISTEN", "127.0.0.1:0");
         }
         command
@@ -140,6 +148,22 @@ impl Drop for Process {
             let _ = child.wait();
         }
     }
+}
+
+/// Keeps the `EXHOOK_*` variables of the test's own environment (a
+/// developer's `EXHOOK_TLS_CERT`, say) from `command`, except those it sets
+/// itself, so that the shell a test runs in cannot change what it starts.
+pub fn without_inherited_exhook_variables(command: &mut Command) -> &mut Command {
+    let given: Vec<OsString> = command
+        .get_envs()
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("EXHOOK_") && !given.contains(&name) {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 /// The port number printed in `line` right after `after`.

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use exhook_runtime::testing::{TestBroker, Transport};
-//! use exhook_runtime::{on_client_authenticate, provider, ClientInfo, Decision, Server, Version};
+//! use exhook_runtime::prelude::*;
 //!
 //! #[on_client_authenticate]
 //! async fn auth(client: &ClientInfo) -> Decision {
