@@ -53,16 +53,19 @@ pub enum Error {
         handler: &'static str,
     },
     /// TLS is configured wrongly.
-    #[deprecated(note = "no longer returned: TLS errors are `Error::TlsSetup`, with a source")]
+    #[deprecated(
+        note = "no longer returned: TLS errors are `Error::TlsSetup`, with what failed and why"
+    )]
     Tls(String),
     /// TLS could not be set up: a file, its PEM, the certificates in it, or
     /// the environment variables naming them.
     TlsSetup {
-        /// What was being set up, such as `server certificate` or
-        /// `EXHOOK_TLS_KEY`.
+        /// What failed, such as `reading /etc/exhook/key.pem` or
+        /// `server certificate: no PEM certificate found`.
         what: String,
-        /// Why it failed: an I/O error, rustls' or its PEM parser's error.
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The error that made it fail, if another one did: an I/O error,
+        /// rustls' or its PEM parser's error.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The gRPC server failed.
     Transport(tonic::transport::Error),
@@ -76,7 +79,15 @@ impl Error {
     ) -> Error {
         Error::TlsSetup {
             what: what.into(),
-            source: source.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A TLS set-up error that `what` describes whole.
+    pub(crate) fn tls_setting(what: impl Into<String>) -> Error {
+        Error::TlsSetup {
+            what: what.into(),
+            source: None,
         }
     }
 }
@@ -112,7 +123,7 @@ impl std::error::Error for Error {
         match self {
             Error::Bind { source, .. } => Some(source),
             Error::InvalidTopic { source, .. } => Some(source),
-            Error::TlsSetup { source, .. } => Some(source.as_ref()),
+            Error::TlsSetup { source, .. } => source.as_deref().map(|source| source as _),
             Error::Transport(source) => Some(source),
             _ => None,
         }
@@ -154,5 +165,11 @@ mod tests {
             type_name: "app::Users",
         };
         assert_eq!(format!("{error:?}"), error.to_string());
+        let error = Error::tls_setting("server certificate: no PEM certificate found");
+        assert!(std::error::Error::source(&error).is_none());
+        assert_eq!(
+            format!("{error:?}"),
+            "TLS: server certificate: no PEM certificate found"
+        );
     }
 }

@@ -571,9 +571,8 @@ impl Server {
             let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
             #[cfg(not(feature = "tls"))]
             if self.tls.is_some() {
-                return Err(Error::tls(
-                    "the server's TLS configuration",
-                    "exhook-runtime was built without its `tls` feature",
+                return Err(Error::tls_setting(
+                    "the server has a TLS configuration, but exhook-runtime was built without its `tls` feature",
                 ));
             }
             raise_fd_limit();

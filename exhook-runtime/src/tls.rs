@@ -78,9 +78,8 @@ impl TlsConfig {
                 }))
             }
             (None, None) if client_ca.is_none() => Ok(None),
-            _ => Err(Error::tls(
-                "EXHOOK_TLS_CERT, EXHOOK_TLS_KEY and EXHOOK_TLS_CLIENT_CA",
-                "the certificate and the key go together, and a client CA needs both",
+            _ => Err(Error::tls_setting(
+                "EXHOOK_TLS_CERT, EXHOOK_TLS_KEY and EXHOOK_TLS_CLIENT_CA: the certificate and the key go together, and a client CA needs both",
             )),
         }
     }
@@ -98,7 +97,9 @@ impl TlsConfig {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::tls("server certificate", e))?;
         if certs.is_empty() {
-            return Err(Error::tls("server certificate", "no PEM certificate found"));
+            return Err(Error::tls_setting(
+                "server certificate: no PEM certificate found",
+            ));
         }
         let key =
             PrivateKeyDer::from_pem_slice(&self.key).map_err(|e| Error::tls("server key", e))?;
@@ -142,9 +143,10 @@ fn env_pem(name: &str) -> Result<Option<Vec<u8>>, Error> {
             read(Path::new(value.trim()))
                 .map(Some)
                 .map_err(|error| match error {
-                    Error::TlsSetup { what, source } => {
-                        Error::tls(format!("{name}: {what}"), source)
-                    }
+                    Error::TlsSetup { what, source } => Error::TlsSetup {
+                        what: format!("{name}: {what}"),
+                        source,
+                    },
                     other => other,
                 })
         }
