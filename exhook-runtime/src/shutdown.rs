@@ -46,26 +46,58 @@ impl ShutdownHandle {
     }
 }
 
-/// Completes on Ctrl-C, or on SIGTERM where there are signals.
-pub(crate) async fn os_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
+/// Completes on Ctrl-C, or on SIGTERM where there are signals. The signals
+/// are listened for from this call on, not from the future's first poll: a
+/// SIGTERM that arrives after the server said it is serving, however soon,
+/// stops the server rather than killing the process.
+#[cfg(unix)]
+pub(crate) fn os_signal() -> impl Future<Output = ()> + Send {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending().await,
+            // No handler could be installed: the signal keeps its default.
+            None => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    }
+    let terminate = signal(SignalKind::terminate()).ok();
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            () = received(terminate) => {},
+            () = received(interrupt) => {},
+        }
+    }
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+pub(crate) fn os_signal() -> impl Future<Output = ()> + Send {
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        if ctrl_c.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_sigterm_before_the_first_poll_stops_the_server_not_the_process() {
+        let stop = super::os_signal();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &std::process::id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        // Without a handler in place, the signal would have ended this process.
+        tokio::time::timeout(Duration::from_secs(10), stop)
+            .await
+            .expect("the SIGTERM completes the future");
     }
 }
