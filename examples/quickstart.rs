@@ -1,7 +1,7 @@
 use exhook_runtime::prelude::*;
 
 #[on_client_authenticate]
-pub async fn auth(client: &ClientInfo) -> Decision {
+async fn auth(client: &ClientInfo) -> Decision {
     match (client.username.as_str(), client.password.as_str()) {
         ("demo", "demo") => Decision::Allow,
         _ => Decision::Deny,
@@ -9,7 +9,7 @@ pub async fn auth(client: &ClientInfo) -> Decision {
 }
 
 #[on_message_publish(topic = "sensors/#")]
-pub async fn shout(mut msg: Message) -> Publish {
+async fn shout(mut msg: Message) -> Publish {
     msg.payload = msg.payload.to_ascii_uppercase().into();
     Publish::Continue(msg)
 }

@@ -1,12 +1,12 @@
-//! `examples/emqx_demo.rs` driven by the test kit, for the behaviours EMQX's
-//! own ExHook test suite checks, on every transport: in process and over
-//! gRPC with v1, v2 and v3.
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/emqx_demo.rs"]
-mod emqx_demo;
+//! The test kit, on every transport (in process and over gRPC with v1, v2
+//! and v3), against the handlers of EMQX's demo provider
+//! (`exhook_examples::emqx_demo`), for the behaviours EMQX's own ExHook test
+//! suite checks. (The demo program, `examples/emqx_demo.rs`, is tested as a
+//! process in the `exhook-examples` package.)
 
 use std::sync::{Arc, Mutex};
+
+use exhook_examples::emqx_demo;
 
 use exhook_runtime::Hook::*;
 use exhook_runtime::event::{ClientConnectRequest, ClientSubscribeRequest, MessagePublishRequest};
@@ -23,7 +23,7 @@ const TRANSPORTS: [Transport; 4] = [
 async fn demo(transport: Transport) -> TestBroker {
     TestBroker::builder()
         .transport(transport)
-        .provider(Server::new(emqx_demo::demo()))
+        .provider(Server::new(emqx_demo::provider()))
         .start()
         .await
         .unwrap()
@@ -172,7 +172,7 @@ async fn authenticate_and_authorize_by_user_name() {
     // A user EMQX's own authenticators refused stays refused when ExHook ignores.
     let broker = TestBroker::builder()
         .authn_result(false)
-        .provider(Server::new(emqx_demo::demo()))
+        .provider(Server::new(emqx_demo::provider()))
         .start()
         .await
         .unwrap();
@@ -248,7 +248,7 @@ async fn another_cluster_name_gets_only_client_hooks() {
         let broker = TestBroker::builder()
             .transport(transport)
             .cluster_name("test_emqx_cluster")
-            .provider(Server::new(emqx_demo::demo()))
+            .provider(Server::new(emqx_demo::provider()))
             .start()
             .await
             .unwrap();
@@ -357,7 +357,7 @@ async fn v3_sends_user_properties_apart_and_v2_inside_props() {
         let spy = Spy::default();
         let broker = TestBroker::builder()
             .transport(transport)
-            .provider(Server::new(emqx_demo::demo()))
+            .provider(Server::new(emqx_demo::provider()))
             .provider(spy.server())
             .start()
             .await
@@ -405,7 +405,7 @@ async fn a_stopped_provider_gets_failed_action() {
     for transport in TRANSPORTS {
         let broker = TestBroker::builder()
             .transport(transport)
-            .provider_with(Server::new(emqx_demo::demo()), FailedAction::Ignore)
+            .provider_with(Server::new(emqx_demo::provider()), FailedAction::Ignore)
             .start()
             .await
             .unwrap();

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use exhook_runtime::hooks::Provides;
 use exhook_runtime::middleware::{self, Next, Request, Response};
 use exhook_runtime::prelude::*;
-use exhook_runtime::tonic::Status;
 use exhook_runtime::subscription_topic;
+use exhook_runtime::tonic::Status;
 
 /// The tenants that may log in.
 pub type Tenants = Arc<HashSet<String>>;

@@ -1,15 +1,11 @@
-//! `examples/emqx_demo.rs` against the behaviours EMQX's own ExHook test
-//! suite checks of its demo provider, over gRPC, on all three versions.
+//! `cargo run --example emqx_demo` against the behaviours EMQX's own ExHook
+//! test suite checks of its demo provider: the program started as a user
+//! starts it, called over gRPC on all three versions.
 
-mod support;
+mod common;
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/emqx_demo.rs"]
-mod emqx_demo;
-
-use exhook_runtime::Server;
+use exhook_app_testing::{Process, client_v3, message_v3, meta_v3, valued};
 use exhook_runtime::proto::{v1, v2, v3};
-use support::*;
 use v3::valued_response::Value;
 
 const ALL_HOOKS: [&str; 19] = [
@@ -34,8 +30,20 @@ const ALL_HOOKS: [&str; 19] = [
     "message.acked",
 ];
 
-async fn demo() -> Running {
-    Running::start(Server::new(emqx_demo::demo())).await
+async fn demo() -> Process {
+    Process::start(common::example("emqx_demo")).await.0
+}
+
+fn loaded_v3(cluster: &str) -> v3::ProviderLoadedRequest {
+    v3::ProviderLoadedRequest {
+        broker: Some(v3::BrokerInfo {
+            version: "5.9.0".into(),
+            sysdescr: "EMQX".into(),
+            uptime: 12_345,
+            datetime: "2026-11-25T18:00:00.000000000+00:00".into(),
+        }),
+        meta: Some(meta_v3(cluster)),
+    }
 }
 
 fn names(hooks: &[v3::HookSpec]) -> Vec<&str> {
@@ -60,7 +68,7 @@ async fn advertises_all_hooks_or_only_client_hooks_by_cluster_name() {
         .into_inner();
     assert_eq!(names(&reduced.hooks), ALL_HOOKS[..8]);
 
-    let mut c2 = server.v2().await;
+    let mut c2 = common::v2(&server).await;
     let request = v2::ProviderLoadedRequest {
         broker: Some(v2::BrokerInfo {
             version: "5.8.9".into(),
@@ -75,7 +83,7 @@ async fn advertises_all_hooks_or_only_client_hooks_by_cluster_name() {
     let reduced: Vec<_> = reduced.hooks.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(reduced, ALL_HOOKS[..8]);
 
-    let mut c1 = server.v1().await;
+    let mut c1 = common::v1(&server).await;
     let request = v1::ProviderLoadedRequest {
         broker: Some(v1::BrokerInfo {
             version: "4.4.19".into(),
@@ -121,7 +129,11 @@ fn kind_of(kind: i32) -> &'static str {
 #[tokio::test]
 async fn authenticate_and_authorize_by_username_on_every_version() {
     let server = demo().await;
-    let (mut c3, mut c2, mut c1) = (server.v3().await, server.v2().await, server.v1().await);
+    let (mut c3, mut c2, mut c1) = (
+        server.v3().await,
+        common::v2(&server).await,
+        common::v1(&server).await,
+    );
     for username in ["baduser", "gooduser", "normaluser", "someone", ""] {
         let expected = bool_answer(username);
         let request = v3::ClientAuthenticateRequest {
@@ -283,7 +295,7 @@ async fn publish_rewrite_and_drop_by_sender() {
     );
     assert_eq!(got, ("IGNORE", None));
 
-    let mut c1 = server.v1().await;
+    let mut c1 = common::v1(&server).await;
     let got = c1
         .on_message_publish(v1::MessagePublishRequest {
             message: Some(v1::Message {
@@ -444,14 +456,14 @@ async fn every_other_hook_answers_success_on_every_version() {
     .await
     .unwrap();
 
-    let mut c2 = server.v2().await;
+    let mut c2 = common::v2(&server).await;
     c2.on_session_takenover(v2::SessionTakenoverRequest::default())
         .await
         .unwrap();
     c2.on_client_subscribe(v2::ClientSubscribeRequest::default())
         .await
         .unwrap();
-    let mut c1 = server.v1().await;
+    let mut c1 = common::v1(&server).await;
     c1.on_session_takeovered(v1::SessionTakeoveredRequest::default())
         .await
         .unwrap();
