@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use crate::record::Record;
 
 /// What the hook does when the buffer is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum WhenFull {
     /// Wait for a place: EMQX's publisher waits (up to its
     /// `request_timeout`), nothing is lost.
@@ -65,7 +65,7 @@ impl Bridge {
             WhenFull::Drop => inner.places.try_acquire().ok(),
         };
         let Some(place) = place else {
-            let dropped = inner.metrics.dropped.add(1);
+            let dropped = inner.metrics.dropped.inc() + 1;
             // One line per power of two keeps an outage from flooding the log.
             if dropped.is_power_of_two() {
                 warn!("buffer full or closed: {dropped} messages dropped so far");
@@ -74,7 +74,7 @@ impl Bridge {
         };
         // Given back by `release` once the sink has the record.
         place.forget();
-        inner.metrics.depth.add(1);
+        inner.metrics.depth.inc();
         inner.queue.lock().unwrap().push_back(record);
         inner.arrived.notify_one();
         true
@@ -118,7 +118,7 @@ impl Bridge {
 
     /// Gives back the places of `n` records the sink acknowledged.
     pub(crate) fn release(&self, n: usize) {
-        self.inner.metrics.depth.sub(n as u64);
+        self.inner.metrics.depth.dec_by(n as u64);
         self.inner.places.add_permits(n);
     }
 }

@@ -12,14 +12,14 @@ use crate::{Sink, SinkError};
 /// The shared settings of every sink.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Places in the buffer (`BRIDGE_BUFFER`).
+    /// Places in the buffer (`--buffer`).
     pub buffer: usize,
-    /// What the hook does when they are all taken (`BRIDGE_WHEN_FULL`).
+    /// What the hook does when they are all taken (`--when-full`).
     pub when_full: WhenFull,
-    /// Records given to the sink at once (`BRIDGE_BATCH`).
+    /// Records given to the sink at once (`--batch`).
     pub batch: usize,
     /// How long one connection attempt or one send may take before it
-    /// counts as failed (`BRIDGE_SEND_TIMEOUT_MS`).
+    /// counts as failed (`--send-timeout-ms`).
     pub send_timeout: Duration,
     /// First pause before reconnecting; it doubles up to `max_backoff`.
     pub min_backoff: Duration,
@@ -110,13 +110,13 @@ async fn run<S: Sink>(mut sink: S, bridge: Bridge, options: Options) {
             match sent {
                 Ok(()) => {
                     metrics.observe_latency(started.elapsed());
-                    metrics.forwarded.add(batch.len() as u64);
+                    metrics.forwarded.inc_by(batch.len() as u64);
                     bridge.release(batch.len());
                     pause = options.min_backoff;
                     break;
                 }
                 Err(error) => {
-                    metrics.retried.add(batch.len() as u64);
+                    metrics.retried.inc_by(batch.len() as u64);
                     warn!(
                         "{}: sending {} messages failed: {error}; reconnecting in {pause:?}",
                         sink.name(),

@@ -7,7 +7,8 @@
 //! [`forwarder`] that sends batches in order, reconnects with backoff and
 //! lets a message leave the buffer only once the sink acknowledged it, and
 //! the [`metrics`]. A sink only connects and sends: implement [`Sink`] to
-//! add one.
+//! add one. [`config`] is the command line `main` reads (`bridge --help`),
+//! each option also read from a `BRIDGE_*` environment variable.
 //!
 //! ```no_run
 //! use bridge::{Record, Sink, SinkError};
@@ -95,7 +96,7 @@ pub async fn forward(
     Publish::Ignore
 }
 
-/// The provider: [`forward`] on `topics` (advertised to EMQX, so it sends
+/// The provider: [`forward()`] on `topics` (advertised to EMQX, so it sends
 /// nothing else), into `bridge`.
 pub fn server(bridge: Bridge, topics: Vec<TopicFilter>) -> Server {
     Server::new(provider![forward])
@@ -111,5 +112,6 @@ pub fn start<S: Sink>(sink: S, options: &Options) -> (Bridge, Forwarder) {
     (bridge, forwarder)
 }
 
-/// How long `main` waits, after the server stopped, for the buffer to empty.
+/// How long `main` waits, after the server stopped, for the buffer to empty
+/// (`--drain-ms`, unless given).
 pub const DEFAULT_DRAIN: Duration = Duration::from_secs(5);

@@ -83,20 +83,3 @@ impl Template {
             .replace("{clientid}", &record.client_id)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_record_holds_its_payload_not_the_buffer_it_was_received_in() {
-        let received = Bytes::from(vec![7u8; 8192]);
-        let msg = Message {
-            payload: received.slice(100..110),
-            ..Message::default()
-        };
-        let record = Record::from_message(&msg, &[]);
-        assert_eq!(record.payload, msg.payload);
-        assert!(!received.as_ptr_range().contains(&record.payload.as_ptr()));
-    }
-}

@@ -9,9 +9,10 @@ mod support;
 
 use std::time::Duration;
 
-use bridge::config::Env;
-use bridge::sink::amqp::{Amqp, Settings};
+use bridge::config::ConfigError;
+use bridge::sink::amqp::{Amqp, CaError, Settings};
 use bridge::{Options, Sink, Template, WhenFull};
+use exhook_app_testing::TempDir;
 use exhook_runtime::testing::Transport;
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
@@ -19,7 +20,7 @@ use lapin::{Connection, ConnectionProperties};
 use support::{Relay, Seen, Workload, assert_delivered, broker, eventually};
 
 fn url() -> String {
-    support::server("EXHOOK_TEST_AMQP_URL")
+    exhook_app_testing::real_server("EXHOOK_TEST_AMQP_URL")
 }
 
 /// A durable queue bound to `amq.topic` for `<key>.#`; its name.
@@ -113,17 +114,18 @@ fn sink(url: String, key: &str) -> Amqp {
     })
 }
 
-/// The sink as `main` configures it for `amqps://`: `BRIDGE_AMQP_URL` and,
-/// if given, `BRIDGE_AMQP_CA`.
+/// The sink as `main` configures it for `amqps://`: `--amqp-url` and, if
+/// given, `--amqp-ca`.
 fn tls_sink(key: &str, ca: Option<&str>) -> Amqp {
-    let url = support::server("EXHOOK_TEST_AMQPS_URL");
+    let url = exhook_app_testing::real_server("EXHOOK_TEST_AMQPS_URL");
     let routing_key = format!("{key}.{{topic}}");
-    let mut vars = vec![
-        ("BRIDGE_AMQP_URL", url.as_str()),
-        ("BRIDGE_AMQP_ROUTING_KEY", routing_key.as_str()),
-    ];
-    vars.extend(ca.map(|path| ("BRIDGE_AMQP_CA", path)));
-    Amqp::new(Settings::from_env(&Env::from_pairs(&vars)).unwrap())
+    let mut args = vec!["--sink", "amqp", "--amqp-url", &url];
+    args.extend(["--amqp-routing-key", &routing_key]);
+    args.extend(ca.iter().flat_map(|path| ["--amqp-ca", path]));
+    match support::config(&args).unwrap().sink_settings().unwrap() {
+        bridge::sink::Settings::Amqp(settings) => Amqp::new(settings),
+        other => panic!("{other:?}"),
+    }
 }
 
 fn options() -> Options {
@@ -259,7 +261,7 @@ async fn messages_whose_confirms_never_came_are_sent_again() {
 #[ignore = "needs RabbitMQ with TLS: set EXHOOK_TEST_AMQPS_URL and EXHOOK_TEST_AMQPS_CA"]
 async fn over_amqps_with_the_configured_ca_a_consumer_receives_everything() {
     let _server = support::SERVER.read().await;
-    let ca = support::server("EXHOOK_TEST_AMQPS_CA");
+    let ca = exhook_app_testing::real_server("EXHOOK_TEST_AMQPS_CA");
     let key = support::unique("k").replace('-', "_");
     let queue = queue(&key).await;
     let (bridge, forwarder) = bridge::start(tls_sink(&key, Some(&ca)), &options());
@@ -291,18 +293,61 @@ async fn over_amqps_a_certificate_from_an_unknown_ca_is_refused() {
 }
 
 #[test]
-fn bridge_amqp_ca_must_name_a_file_of_pem_certificates() {
-    let not_pem = std::env::temp_dir().join(support::unique("not-a-certificate"));
-    std::fs::write(&not_pem, "just text\n").unwrap();
-    let not_pem = not_pem.to_str().unwrap();
-    for path in ["/nonexistent/ca.pem", not_pem] {
-        let error = Settings::from_env(&Env::from_pairs(&[("BRIDGE_AMQP_CA", path)]))
+fn the_amqp_ca_must_name_a_file_of_pem_certificates() {
+    let dir = TempDir::new("bridge-ca");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let missing = dir.join("missing.pem").to_str().unwrap().to_owned();
+    let text = write("text.pem", "just text\n");
+    let empty = write("empty.pem", "");
+    let broken = write(
+        "broken.pem",
+        "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+    );
+    let kind = |e: &CaError| match e {
+        CaError::Read(_) => "read",
+        CaError::Empty => "empty",
+        CaError::NotPem(_) => "not PEM",
+    };
+    for (path, expected, says) in [
+        (&missing, "read", "cannot read it"),
+        (&text, "empty", "no PEM certificate in it"),
+        (&empty, "empty", "no PEM certificate in it"),
+        (&broken, "not PEM", "not PEM certificates"),
+    ] {
+        let config = support::config(&["--sink", "amqp", "--amqp-ca", path]).unwrap();
+        let error = config
+            .sink_settings()
             .err()
-            .unwrap_or_else(|| panic!("BRIDGE_AMQP_CA={path} accepted"));
+            .unwrap_or_else(|| panic!("--amqp-ca {path} accepted"));
         assert!(
-            error.starts_with(&format!("BRIDGE_AMQP_CA={path}: ")),
-            "{error}"
+            matches!(&error, ConfigError::AmqpCa { path: p, source } if p.to_str() == Some(path.as_str()) && kind(source) == expected),
+            "{error:?}"
         );
+        let error = error.to_string();
+        assert!(error.starts_with(&format!("--amqp-ca {path}: ")), "{error}");
+        assert!(error.contains(says), "{error}");
     }
-    std::fs::remove_file(not_pem).unwrap();
+}
+
+/// A PEM file as `--amqp-ca` needs it (the bridge checks its form; the
+/// certificate's content matters only to the TLS handshake).
+const TEST_CA: &str = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+
+#[test]
+fn the_amqp_ca_is_read_into_the_settings() {
+    let dir = TempDir::new("bridge-ca");
+    let pem = dir.join("ca.pem");
+    std::fs::write(&pem, TEST_CA).unwrap();
+    let config = support::config(&["--sink", "amqp", "--amqp-ca", pem.to_str().unwrap()]).unwrap();
+    let bridge::sink::Settings::Amqp(settings) = config.sink_settings().unwrap() else {
+        panic!("amqp");
+    };
+    assert_eq!(settings.ca.as_deref(), Some(TEST_CA));
+    assert_eq!(settings.url, "amqp://127.0.0.1:5672/%2f");
+    assert_eq!(settings.exchange, "amq.topic");
+    assert_eq!(settings.routing_key, Template::new("{topic}"));
 }

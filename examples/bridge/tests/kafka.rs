@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bridge::sink::kafka::{Kafka, Settings};
 use bridge::{Options, Template, WhenFull};
+use exhook_app_testing::Process;
 use exhook_runtime::testing::Transport;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -241,13 +242,13 @@ async fn with_the_broker_down_a_full_buffer_blocks_the_hook_until_it_is_back() {
 async fn the_process_flushes_on_sigterm_and_loses_nothing_it_accepted() {
     let (cluster, topic) = cluster();
     let bootstrap = cluster.bootstrap_servers();
-    let (process, lines) = support::process::Process::start(&[
-        ("BRIDGE_SINK", "kafka"),
-        ("BRIDGE_KAFKA_BROKERS", &bootstrap),
-        ("BRIDGE_KAFKA_TOPIC", &topic),
-        ("BRIDGE_TOPICS", "sensors/#"),
-    ])
-    .await;
+    let mut command = support::bridge_command();
+    command
+        .env("BRIDGE_SINK", "kafka")
+        .env("BRIDGE_KAFKA_BROKERS", &bootstrap)
+        .env("BRIDGE_KAFKA_TOPIC", &topic)
+        .env("BRIDGE_TOPICS", "sensors/#");
+    let (process, lines) = Process::start(command).await;
     assert!(
         lines
             .iter()
@@ -265,7 +266,7 @@ async fn the_process_flushes_on_sigterm_and_loses_nothing_it_accepted() {
         process.terminate();
     };
     let (published, ()) = tokio::join!(
-        support::process::publish_until_refused(&process, &workload, answered.clone()),
+        support::publish_until_refused(&process, &workload, answered.clone()),
         terminate
     );
     let (status, lines) = process.wait().await;
@@ -279,4 +280,38 @@ async fn the_process_flushes_on_sigterm_and_loses_nothing_it_accepted() {
     let expected = workload.expected_of(&published);
     let read = consume(bootstrap, topic, expected.len()).await;
     assert_delivered(&seen(&read), &expected);
+}
+
+#[test]
+fn the_command_line_configures_the_kafka_sink() {
+    let config = support::config(&[
+        "--sink",
+        "kafka",
+        "--kafka-brokers",
+        "k1:9092,k2:9092",
+        "--kafka-topic",
+        "mqtt.{topic}",
+        "--kafka-options",
+        "security.protocol=ssl, ssl.ca.location = /etc/ca.pem",
+    ])
+    .unwrap();
+    let bridge::sink::Settings::Kafka(settings) = config.sink_settings().unwrap() else {
+        panic!("kafka");
+    };
+    assert_eq!(settings.brokers, "k1:9092,k2:9092");
+    assert_eq!(settings.topic, Template::new("mqtt.{topic}"));
+    assert_eq!(
+        settings.options,
+        [
+            ("security.protocol".into(), "ssl".into()),
+            ("ssl.ca.location".into(), "/etc/ca.pem".into())
+        ]
+    );
+    let defaults = support::config(&["--sink", "kafka"]).unwrap();
+    let bridge::sink::Settings::Kafka(settings) = defaults.sink_settings().unwrap() else {
+        panic!("kafka");
+    };
+    assert_eq!(settings.brokers, "127.0.0.1:9092");
+    assert_eq!(settings.topic, Template::new("mqtt"));
+    assert!(settings.options.is_empty());
 }

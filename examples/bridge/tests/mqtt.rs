@@ -15,7 +15,7 @@ use support::{Relay, broker, eventually};
 use tokio::sync::mpsc;
 
 fn mosquitto() -> String {
-    support::server("EXHOOK_TEST_MQTT_ADDR")
+    exhook_app_testing::real_server("EXHOOK_TEST_MQTT_ADDR")
 }
 
 /// A subscriber on the other broker: `(topic, payload, qos)` as they arrive.

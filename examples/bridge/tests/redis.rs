@@ -14,7 +14,7 @@ use exhook_runtime::testing::Transport;
 use support::{Seen, Workload, assert_delivered, broker, eventually};
 
 fn url() -> String {
-    support::server("EXHOOK_TEST_REDIS_URL")
+    exhook_app_testing::real_server("EXHOOK_TEST_REDIS_URL")
 }
 
 fn sink(stream: &str, max_len: u64) -> Redis {

@@ -2,7 +2,9 @@
 //! persistent to an exchange, and a batch is acknowledged when the broker
 //! has confirmed every record of it. `amqps://` URLs connect over TLS
 //! (rustls), trusting the usual public certificate authorities and those
-//! of `BRIDGE_AMQP_CA`.
+//! of `--amqp-ca` (`BRIDGE_AMQP_CA`).
+
+use std::path::Path;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::tcp::OwnedTLSConfig;
@@ -11,49 +13,44 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProper
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::config::Env;
 use crate::{Record, Sink, SinkError, Template};
 
-/// `BRIDGE_AMQP_*`.
+/// Where to publish (`--amqp-*`, `BRIDGE_AMQP_*`).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `BRIDGE_AMQP_URL` (default `amqp://127.0.0.1:5672/%2f`).
+    /// The broker (`--amqp-url`, default `amqp://127.0.0.1:5672/%2f`).
     pub url: String,
-    /// `BRIDGE_AMQP_EXCHANGE` (default `amq.topic`).
+    /// The exchange (`--amqp-exchange`, default `amq.topic`).
     pub exchange: String,
-    /// `BRIDGE_AMQP_ROUTING_KEY` (default `{topic}`, the MQTT topic with
-    /// `/` as `.`, as RabbitMQ's own MQTT plugin maps it).
+    /// The routing key (`--amqp-routing-key`, default `{topic}`, the MQTT
+    /// topic with `/` as `.`, as RabbitMQ's own MQTT plugin maps it).
     pub routing_key: Template,
-    /// The PEM certificates of `BRIDGE_AMQP_CA` (a file name), further
+    /// The PEM certificates of the file `--amqp-ca` names: further
     /// certificate authorities to trust for `amqps://`, such as a private CA.
     pub ca: Option<String>,
 }
 
-impl Settings {
-    /// Reads the variables above; an unreadable `BRIDGE_AMQP_CA`, or one
-    /// without a certificate, is an error.
-    pub fn from_env(env: &Env) -> Result<Settings, String> {
-        let ca = match env.get("BRIDGE_AMQP_CA") {
-            None => None,
-            Some(path) => Some(read_ca(&path).map_err(|e| format!("BRIDGE_AMQP_CA={path}: {e}"))?),
-        };
-        Ok(Settings {
-            url: env.or("BRIDGE_AMQP_URL", "amqp://127.0.0.1:5672/%2f"),
-            exchange: env.or("BRIDGE_AMQP_EXCHANGE", "amq.topic"),
-            routing_key: Template::new(&env.or("BRIDGE_AMQP_ROUTING_KEY", "{topic}")),
-            ca,
-        })
-    }
+/// Why a `--amqp-ca` file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    /// It cannot be read.
+    #[error("cannot read it: {0}")]
+    Read(#[from] std::io::Error),
+    /// It holds something else than PEM certificates.
+    #[error("not PEM certificates: {0}")]
+    NotPem(#[from] rustls_pki_types::pem::Error),
+    /// It holds no certificate.
+    #[error("no PEM certificate in it")]
+    Empty,
 }
 
 /// The PEM file at `path`, checked to hold certificates and only them.
-pub fn read_ca(path: &str) -> Result<String, String> {
-    let pem = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let certificates = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("not PEM certificates: {e}"))?;
+pub fn read_ca(path: &Path) -> Result<String, CaError> {
+    let pem = std::fs::read_to_string(path)?;
+    let certificates =
+        CertificateDer::pem_slice_iter(pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
     if certificates.is_empty() {
-        return Err("no PEM certificate in it".into());
+        return Err(CaError::Empty);
     }
     Ok(pem)
 }

@@ -12,45 +12,19 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use crate::config::Env;
 use crate::{Record, Sink, SinkError, Template};
 
-/// `BRIDGE_KAFKA_*`.
+/// Where to produce to (`--kafka-*`, `BRIDGE_KAFKA_*`).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `BRIDGE_KAFKA_BROKERS`, the bootstrap servers (default
-    /// `127.0.0.1:9092`).
+    /// The bootstrap servers (`--kafka-brokers`, default `127.0.0.1:9092`).
     pub brokers: String,
-    /// `BRIDGE_KAFKA_TOPIC` (default `mqtt`; `mqtt.{topic}` for a Kafka
-    /// topic per MQTT topic, with `/` as `.`).
+    /// The topic (`--kafka-topic`, default `mqtt`; `mqtt.{topic}` for a
+    /// Kafka topic per MQTT topic, with `/` as `.`).
     pub topic: Template,
-    /// `BRIDGE_KAFKA_OPTIONS`: more librdkafka properties,
-    /// `name=value,name=value` (for example `security.protocol=ssl`).
+    /// More librdkafka properties (`--kafka-options`, for example
+    /// `security.protocol=ssl`).
     pub options: Vec<(String, String)>,
-}
-
-impl Settings {
-    /// Reads the variables above.
-    pub fn from_env(env: &Env) -> Result<Settings, String> {
-        let options = match env.get("BRIDGE_KAFKA_OPTIONS") {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(|pair| {
-                    pair.split_once('=')
-                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                        .ok_or(format!(
-                            "BRIDGE_KAFKA_OPTIONS: {pair:?} is not `name=value`"
-                        ))
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        Ok(Settings {
-            brokers: env.or("BRIDGE_KAFKA_BROKERS", "127.0.0.1:9092"),
-            topic: Template::new(&env.or("BRIDGE_KAFKA_TOPIC", "mqtt")),
-            options,
-        })
-    }
 }
 
 /// The Kafka sink.

@@ -1,4 +1,4 @@
-//! The sinks that come with the bridge, chosen by `BRIDGE_SINK`.
+//! The sinks that come with the bridge, chosen by `--sink` (`BRIDGE_SINK`).
 
 pub mod amqp;
 #[cfg(feature = "kafka")]
@@ -6,41 +6,34 @@ pub mod kafka;
 pub mod mqtt;
 pub mod redis;
 
-use crate::config::Env;
+/// The sinks, as `--sink` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// Another MQTT broker.
+    Mqtt,
+    /// Kafka (in a build with the `kafka` feature).
+    Kafka,
+    /// RabbitMQ, or another AMQP 0-9-1 broker.
+    Amqp,
+    /// Redis Streams.
+    Redis,
+}
 
 /// The chosen sink's settings.
 #[derive(Debug, Clone)]
 pub enum Settings {
-    /// `BRIDGE_SINK=mqtt`.
+    /// `--sink mqtt`.
     Mqtt(mqtt::Settings),
-    /// `BRIDGE_SINK=kafka`.
+    /// `--sink kafka`.
     #[cfg(feature = "kafka")]
     Kafka(kafka::Settings),
-    /// `BRIDGE_SINK=amqp`.
+    /// `--sink amqp`.
     Amqp(amqp::Settings),
-    /// `BRIDGE_SINK=redis`.
+    /// `--sink redis`.
     Redis(redis::Settings),
 }
 
 impl Settings {
-    /// `BRIDGE_SINK` (default `mqtt`) and that sink's variables.
-    pub fn from_env(env: &Env) -> Result<Settings, String> {
-        match env.or("BRIDGE_SINK", "mqtt").as_str() {
-            "mqtt" => mqtt::Settings::from_env(env).map(Settings::Mqtt),
-            #[cfg(feature = "kafka")]
-            "kafka" => kafka::Settings::from_env(env).map(Settings::Kafka),
-            #[cfg(not(feature = "kafka"))]
-            "kafka" => Err("BRIDGE_SINK=kafka: this build has no Kafka sink; \
-                 build with `--features kafka` (needs librdkafka-dev)"
-                .into()),
-            "amqp" => amqp::Settings::from_env(env).map(Settings::Amqp),
-            "redis" => redis::Settings::from_env(env).map(Settings::Redis),
-            other => Err(format!(
-                "BRIDGE_SINK={other:?}: one of mqtt, kafka, amqp, redis"
-            )),
-        }
-    }
-
     /// Where messages go, for the start-up line (never with a password).
     pub fn describe(&self) -> String {
         match self {

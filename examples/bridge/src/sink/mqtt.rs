@@ -7,48 +7,22 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
 
-use crate::config::Env;
 use crate::{Record, Sink, SinkError};
 
-/// `BRIDGE_MQTT_*`.
+/// Where and how to publish (`--mqtt-*`, `BRIDGE_MQTT_*`).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `BRIDGE_MQTT_BROKER`, `host:port` (default `127.0.0.1:1883`).
+    /// The broker's host (`--mqtt-broker`, default `127.0.0.1:1883`).
     pub host: String,
-    /// From `BRIDGE_MQTT_BROKER` too.
+    /// The broker's port.
     pub port: u16,
-    /// `BRIDGE_MQTT_CLIENT_ID` (default `exhook-bridge-<pid>`).
+    /// The bridge's client id (`--mqtt-client-id`, default
+    /// `exhook-bridge-<pid>`).
     pub client_id: String,
-    /// `BRIDGE_MQTT_USERNAME` / `BRIDGE_MQTT_PASSWORD`.
+    /// User name and password (`--mqtt-username`, `--mqtt-password`).
     pub credentials: Option<(String, String)>,
-    /// `BRIDGE_MQTT_PREFIX`, put in front of every topic (default none).
+    /// Put in front of every topic (`--mqtt-prefix`, default none).
     pub prefix: String,
-}
-
-impl Settings {
-    /// Reads the variables above.
-    pub fn from_env(env: &Env) -> Result<Settings, String> {
-        let broker = env.or("BRIDGE_MQTT_BROKER", "127.0.0.1:1883");
-        let address = broker.strip_prefix("mqtt://").unwrap_or(&broker);
-        let (host, port) = address
-            .rsplit_once(':')
-            .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
-            .ok_or(format!(
-                "BRIDGE_MQTT_BROKER={broker:?}: `host:port` is needed"
-            ))?;
-        Ok(Settings {
-            host,
-            port,
-            client_id: env.or(
-                "BRIDGE_MQTT_CLIENT_ID",
-                &format!("exhook-bridge-{}", std::process::id()),
-            ),
-            credentials: env
-                .get("BRIDGE_MQTT_USERNAME")
-                .map(|user| (user, env.or("BRIDGE_MQTT_PASSWORD", ""))),
-            prefix: env.or("BRIDGE_MQTT_PREFIX", ""),
-        })
-    }
 }
 
 /// The MQTT sink.

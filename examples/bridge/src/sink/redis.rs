@@ -5,31 +5,19 @@
 
 use redis::aio::MultiplexedConnection;
 
-use crate::config::Env;
 use crate::{Record, Sink, SinkError, Template};
 
-/// `BRIDGE_REDIS_*`.
+/// Where to add entries (`--redis-*`, `BRIDGE_REDIS_*`).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `BRIDGE_REDIS_URL` (default `redis://127.0.0.1:6379`).
+    /// The server (`--redis-url`, default `redis://127.0.0.1:6379`).
     pub url: String,
-    /// `BRIDGE_REDIS_STREAM` (default `mqtt`; `mqtt:{topic}` for a stream
-    /// per topic, with the topic's `/` kept).
+    /// The stream (`--redis-stream`, default `mqtt`; `mqtt:{topic}` for a
+    /// stream per topic, with the topic's `/` kept).
     pub stream: Template,
-    /// `BRIDGE_REDIS_MAXLEN`: the stream is trimmed to about this many
-    /// entries (default 1000000).
+    /// The stream is trimmed to about this many entries (`--redis-maxlen`,
+    /// default 1000000).
     pub max_len: u64,
-}
-
-impl Settings {
-    /// Reads the variables above.
-    pub fn from_env(env: &Env) -> Result<Settings, String> {
-        Ok(Settings {
-            url: env.or("BRIDGE_REDIS_URL", "redis://127.0.0.1:6379"),
-            stream: Template::new(&env.or("BRIDGE_REDIS_STREAM", "mqtt")),
-            max_len: env.number("BRIDGE_REDIS_MAXLEN", 1_000_000)?,
-        })
-    }
 }
 
 /// The Redis Streams sink.

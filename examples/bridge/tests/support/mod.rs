@@ -1,19 +1,21 @@
-//! What the bridge's tests share: a sink the test controls, the workload of
-//! many clients publishing through EMQX's hook, the delivery check, a TCP
-//! relay whose connections the test can cut, and the bridge as a process.
+//! What the bridge's tests share: its configuration and its process, a
+//! sink the test controls, the workload of many clients publishing through
+//! EMQX's hook, the delivery check, and a TCP relay whose connections the
+//! test can cut.
 
 #![allow(dead_code, unreachable_pub)]
-
-pub mod process;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bridge::config::Config;
 use bridge::{Bridge, Record, Sink, SinkError};
-use exhook_runtime::Version;
+use clap::{CommandFactory, FromArgMatches};
+use exhook_app_testing::{Process, message_v3};
 use exhook_runtime::testing::{TestBroker, Transport};
+use exhook_runtime::{TopicFilter, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -31,13 +33,27 @@ pub fn unique(name: &str) -> String {
     )
 }
 
-/// The value of `variable`, which `.ci/run` sets after starting a server;
-/// the tests that call this are `#[ignore]`d unless it is set.
-pub fn server(variable: &str) -> String {
-    std::env::var(variable)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| panic!("{variable} is not set; `.ci/run` starts the server and sets it"))
+/// The configuration the command line `args` (after the program's name)
+/// makes, as `main` parses it but without the `BRIDGE_*` variables of the
+/// test's own environment: the defaults stand for what `args` leaves out.
+pub fn config(args: &[&str]) -> Result<Config, clap::Error> {
+    let command = Config::command().mut_args(|arg| arg.env(None));
+    let matches =
+        command.try_get_matches_from(std::iter::once("bridge").chain(args.iter().copied()))?;
+    Config::from_arg_matches(&matches)
+}
+
+/// The bridge's command, with none of the variables it reads taken from
+/// the test's environment, and logging at `info` (its `serving …` line).
+pub fn bridge_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bridge"));
+    for arg in Config::command().get_arguments() {
+        if let Some(variable) = arg.get_env() {
+            command.env_remove(variable);
+        }
+    }
+    command.env("RUST_LOG", "info");
+    command
 }
 
 /// Tests of one binary run at once: a test that restarts the server holds
@@ -48,7 +64,7 @@ pub static SERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 /// Runs the shell command in `variable` (a server restart `.ci/services`
 /// provides) and waits for it to succeed.
 pub fn run_command(variable: &str) {
-    let command = server(variable);
+    let command = exhook_app_testing::real_server(variable);
     let status = std::process::Command::new("sh")
         .args(["-c", &command])
         .status()
@@ -299,7 +315,7 @@ pub fn assert_delivered(got: &[Seen], expected: &[Seen]) {
 
 /// A test broker with `bridge`'s provider, forwarding `sensors/#`.
 pub async fn broker(bridge: Bridge, transport: Transport) -> TestBroker {
-    let topics = bridge::config::parse_topics("sensors/#").unwrap();
+    let topics = vec![TopicFilter::new("sensors/#").unwrap()];
     TestBroker::builder()
         .transport(transport)
         .provider(bridge::server(bridge, topics))
@@ -321,6 +337,49 @@ pub async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> boo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     done()
+}
+
+/// Publishes `workload` to the bridge process over gRPC as EMQX does, the
+/// clients at once, each client's messages one after another, until the
+/// process stops answering; how many messages of each client it accepted.
+/// `answered` counts the accepted messages as they are.
+pub async fn publish_until_refused(
+    process: &Process,
+    workload: &Workload,
+    answered: Arc<AtomicUsize>,
+) -> Vec<usize> {
+    use exhook_runtime::proto::v3;
+    let provider = process.v3().await;
+    let clients = (0..workload.clients).map(|c| {
+        let mut provider = provider.clone();
+        let answered = answered.clone();
+        let messages: Vec<Seen> = (0..workload.per_client)
+            .map(|n| workload.message(c, n))
+            .collect();
+        let total = messages.len();
+        tokio::spawn(async move {
+            for (n, seen) in messages.into_iter().enumerate() {
+                let request = v3::MessagePublishRequest {
+                    message: Some(v3::Message {
+                        id: format!("{c:04X}{n:08X}"),
+                        timestamp: 1_764_000_000_000 + n as u64,
+                        ..message_v3(&seen.client_id, &seen.topic, &seen.payload)
+                    }),
+                    ..Default::default()
+                };
+                if provider.on_message_publish(request).await.is_err() {
+                    return n;
+                }
+                answered.fetch_add(1, Ordering::SeqCst);
+            }
+            total
+        })
+    });
+    let mut published = Vec::new();
+    for client in clients.collect::<Vec<_>>() {
+        published.push(client.await.unwrap());
+    }
+    published
 }
 
 // ---------------------------------------------------------------- relay
