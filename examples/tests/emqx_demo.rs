@@ -4,7 +4,7 @@
 
 mod common;
 
-use exhook_app_testing::{Process, client_v3, message_v3, meta_v3, valued};
+use exhook_app_testing::{Process, client_v3, loaded_v3, message_v3, meta_v3, valued};
 use exhook_runtime::proto::{v1, v2, v3};
 use v3::valued_response::Value;
 
@@ -32,18 +32,6 @@ const ALL_HOOKS: [&str; 19] = [
 
 async fn demo() -> Process {
     Process::start(common::example("emqx_demo")).await.0
-}
-
-fn loaded_v3(cluster: &str) -> v3::ProviderLoadedRequest {
-    v3::ProviderLoadedRequest {
-        broker: Some(v3::BrokerInfo {
-            version: "5.9.0".into(),
-            sysdescr: "EMQX".into(),
-            uptime: 12_345,
-            datetime: "2026-11-25T18:00:00.000000000+00:00".into(),
-        }),
-        meta: Some(meta_v3(cluster)),
-    }
 }
 
 fn names(hooks: &[v3::HookSpec]) -> Vec<&str> {

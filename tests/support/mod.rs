@@ -74,20 +74,8 @@ impl Drop for Running {
     }
 }
 
-pub fn loaded_v3(cluster: &str) -> v3::ProviderLoadedRequest {
-    v3::ProviderLoadedRequest {
-        broker: Some(v3::BrokerInfo {
-            version: "5.9.0".into(),
-            sysdescr: "EMQX".into(),
-            uptime: 12_345,
-            datetime: "2026-11-25T18:00:00.000000000+00:00".into(),
-        }),
-        meta: Some(meta_v3(cluster)),
-    }
-}
-
 pub mod raw_h2;
-pub use exhook_app_testing::{TempDir, client_v3, message_v3, meta_v3, valued};
+pub use exhook_app_testing::{TempDir, client_v3, loaded_v3, message_v3, meta_v3, valued};
 
 pub mod tls;
 

@@ -61,6 +61,19 @@ pub fn meta_v3(cluster: &str) -> v3::RequestMeta {
     }
 }
 
+/// `OnProviderLoaded` as a 5.9 node of `cluster` sends it.
+pub fn loaded_v3(cluster: &str) -> v3::ProviderLoadedRequest {
+    v3::ProviderLoadedRequest {
+        broker: Some(v3::BrokerInfo {
+            version: "5.9.0".into(),
+            sysdescr: "EMQX".into(),
+            uptime: 12_345,
+            datetime: "2026-11-25T18:00:00.000000000+00:00".into(),
+        }),
+        meta: Some(meta_v3(cluster)),
+    }
+}
+
 /// A client on loopback with password `secret`.
 pub fn client_v3(clientid: &str, username: &str) -> v3::ClientInfo {
     v3::ClientInfo {
