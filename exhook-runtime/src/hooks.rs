@@ -117,7 +117,7 @@ pub trait HookFn {
 #[diagnostic::on_unimplemented(
     message = "`#[{Self}]` does not provide `{P}`",
     label = "needs a `{P}`, which this hook does not provide",
-    note = "the hooks and what each provides are listed in `exhook_runtime::hooks`"
+    note = "what this hook provides is listed on the page of `{Self}`, in `exhook_runtime::hooks`"
 )]
 pub trait Provides<P>: HookPoint {
     /// The part, or an empty value when EMQX left it out.
