@@ -1490,3 +1490,37 @@ mod answers {
         }
     }
 }
+
+// ---- the user's function, as written ---------------------------------------
+
+mod attributes_on_the_function {
+    use super::*;
+    use exhook_runtime::testing::{TestBroker, Transport};
+
+    /// Below the hook attribute, `#[tracing::instrument]` sees the `async
+    /// fn` as written, so its span covers the whole call, across awaits.
+    #[on_client_connected]
+    #[tracing::instrument(skip_all)]
+    async fn instrumented(client: &ClientInfo, log: State<Log>) {
+        tokio::task::yield_now().await;
+        let span = tracing::Span::current();
+        let name = span.metadata().map_or("none", |metadata| metadata.name());
+        record(&log, format!("{} in span {name}", client.clientid));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn instrument_spans_the_whole_handler() {
+        // The runtime's task, the handler's and this test share the thread,
+        // and so this subscriber.
+        let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry());
+        let log = Log::default();
+        let broker = TestBroker::builder()
+            .transport(Transport::InProcess)
+            .provider(Server::new(provider![instrumented]).state(log.clone()))
+            .start()
+            .await
+            .unwrap();
+        broker.client("c1").connect().await;
+        assert_eq!(take(&log), ["c1 in span instrumented"]);
+    }
+}

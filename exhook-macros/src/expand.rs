@@ -1,10 +1,11 @@
-//! Expansion of a hook attribute: the function as written, plus a
-//! same-named braced struct implementing the runtime's `Handler`.
+//! Expansion of a hook attribute: the function as written, kept inside a
+//! same-named function whose future names the handler, plus a same-named
+//! braced struct implementing the runtime's `Handler`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr, ReturnType};
+use syn::{Attribute, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType};
 
 use crate::args::{self, HookArgs};
 use crate::errors::Errors;
@@ -32,25 +33,135 @@ pub(crate) fn hook_attribute(hook: Hook, args: TokenStream, item: TokenStream) -
     topics::check(hook, &args.topics, &mut errors);
     let handler = handler_fn::check(hook, &function, &mut errors);
     let runtime = runtime_path(&args);
+    let is_method = function
+        .sig
+        .inputs
+        .iter()
+        .any(|input| matches!(input, syn::FnArg::Receiver(_)));
     if errors.is_empty() {
+        let listed = listed_function(&function, &runtime);
         let handler_impl = handler_impl(hook, &args, &handler, &runtime);
-        quote!(#function #handler_impl)
+        quote!(#listed #handler_impl)
+    } else if is_method {
+        // In an `impl` block nothing else can be emitted beside it.
+        let errors = errors.finish();
+        quote!(#function #errors)
     } else {
-        let is_method = function
-            .sig
-            .inputs
-            .iter()
-            .any(|input| matches!(input, syn::FnArg::Receiver(_)));
-        let stub = if is_method {
-            TokenStream::new()
-        } else {
-            stub_impl(hook, &handler, &runtime)
-        };
         // `const async fn` is also rustc's own error; reported once is enough.
         let mut function = function;
         function.sig.constness = None;
+        let listed = if handler.well_formed {
+            listed_function(&function, &runtime)
+        } else {
+            stub_function(&function, &runtime)
+        };
+        let stub = stub_impl(hook, &handler, &runtime);
         let errors = errors.finish();
-        quote!(#function #stub #errors)
+        quote!(#listed #stub #errors)
+    }
+}
+
+/// The user's `async fn`, unchanged but for attributes that belong to the
+/// outside, inside a function of the same name, arguments and visibility
+/// whose future names the handler's handle. `provider![name]` then finds
+/// the handler from the function's own type, and reports a function
+/// without a hook attribute where it is listed.
+///
+/// The return type names `HandlerFuture` at the crate's root, not through
+/// `__private`: it is part of the signature users see.
+///
+/// The `impl` type is written here, so rustc reads it in this crate's
+/// edition, 2024, where it captures every lifetime of the arguments, as
+/// the `async fn` did, in a caller's crate of any edition.
+fn listed_function(function: &ItemFn, rt: &TokenStream) -> TokenStream {
+    let name = &function.sig.ident;
+    let (outer_attrs, inner_attrs) = split_attributes(&function.attrs);
+    let vis = &function.vis;
+    let generics = &function.sig.generics;
+    let output = match &function.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    let (params, types): (Vec<Ident>, Vec<&syn::Type>) = function
+        .sig
+        .inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, input)| match input {
+            FnArg::Typed(arg) => Some((parameter_name(&arg.pat, name, index), &*arg.ty)),
+            FnArg::Receiver(_) => None,
+        })
+        .unzip();
+    let mut inner = function.clone();
+    inner.attrs = inner_attrs;
+    inner.vis = syn::Visibility::Inherited;
+    quote! {
+        #(#outer_attrs)*
+        #[inline]
+        #vis fn #name #generics (#(#params: #types),*)
+            -> impl #rt::HandlerFuture<Handle = #name, Output = #output>
+        {
+            #inner
+            #rt::__private::Handled::new(#name(#(#params),*))
+        }
+    }
+}
+
+/// What stands in for [`listed_function`] when the function cannot be a
+/// handler as written (not `async`, generic, ...): the function, unused,
+/// inside one that `provider!` lists without further errors.
+fn stub_function(function: &ItemFn, rt: &TokenStream) -> TokenStream {
+    let name = &function.sig.ident;
+    let (outer_attrs, inner_attrs) = split_attributes(&function.attrs);
+    let vis = &function.vis;
+    let mut inner = function.clone();
+    inner.attrs = inner_attrs;
+    inner.vis = syn::Visibility::Inherited;
+    quote! {
+        #(#outer_attrs)*
+        #vis fn #name() -> impl #rt::HandlerFuture<Handle = #name, Output = ()> {
+            #[allow(dead_code)]
+            #inner
+            #rt::__private::Handled::new(::core::future::pending())
+        }
+    }
+}
+
+/// The function's attributes, split between the function `provider!`
+/// lists (documentation, `cfg`, deprecation) and the user's own function
+/// inside it (everything else, such as `#[tracing::instrument]`, which
+/// must see the `async fn`). Lint levels apply to both, but `expect`, which
+/// would go unfulfilled on one of them.
+fn split_attributes(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<Attribute>) {
+    let mut outer = Vec::new();
+    let mut inner = Vec::new();
+    for attr in attrs {
+        let path = attr.path();
+        if path.is_ident("doc") || path.is_ident("cfg") || path.is_ident("deprecated") {
+            outer.push(attr);
+        } else if ["allow", "warn", "deny", "forbid"]
+            .iter()
+            .any(|lint| path.is_ident(lint))
+        {
+            outer.push(attr);
+            inner.push(attr.clone());
+        } else {
+            inner.push(attr.clone());
+        }
+    }
+    (outer, inner)
+}
+
+/// The outer function's name for argument `index`: the user's, when it is
+/// a plain name (so that documentation shows it), else a generated one.
+fn parameter_name(pat: &Pat, function: &Ident, index: usize) -> Ident {
+    match pat {
+        Pat::Ident(pat)
+            if pat.by_ref.is_none() && pat.subpat.is_none() && pat.ident != *function =>
+        {
+            pat.ident.clone()
+        }
+        _ => format_ident!("__exhook_arg{}", index),
     }
 }
 
@@ -68,8 +179,8 @@ fn runtime_path(args: &HookArgs) -> TokenStream {
     }
 }
 
-/// The handle type `provider!` lists: a braced struct, which lives in the
-/// type namespace only, so the function keeps its name and stays callable.
+/// The handle type the function's future names: a braced struct, which
+/// lives in the type namespace only, so the function keeps its name.
 fn handle_struct(handler: &HandlerFn) -> TokenStream {
     let HandlerFn { name, vis, .. } = handler;
     let doc = format!("The handle `provider!` uses for the handler [`{name}()`].");

@@ -14,10 +14,22 @@ pub(crate) struct HandlerFn {
     /// Argument types, with the function's own lifetimes replaced by `'_`.
     pub(crate) arg_types: Vec<Type>,
     pub(crate) output: ReturnType,
+    /// Whether the function is one the attribute can keep as a handler's:
+    /// a free `async fn`, without generics or `impl Trait` arguments.
+    pub(crate) well_formed: bool,
 }
+
+/// The most arguments a handler takes; `provider!` recognises handlers of
+/// up to this many (`exhook_runtime::__private::Listed`).
+const MAX_ARGUMENTS: usize = 16;
 
 /// Reports every reason `item` cannot be a handler of `hook`.
 pub(crate) fn check(hook: Hook, item: &ItemFn, errors: &mut Errors) -> HandlerFn {
+    let mut errors = ShapeErrors {
+        errors,
+        found: false,
+    };
+    let errors = &mut errors;
     let sig = &item.sig;
     let attr = hook.attribute();
     if let Some(token) = &sig.constness {
@@ -93,11 +105,31 @@ pub(crate) fn check(hook: Hook, item: &ItemFn, errors: &mut Errors) -> HandlerFn
             }
         }
     }
+    if sig.inputs.len() > MAX_ARGUMENTS {
+        errors.push(syn::Error::new_spanned(
+            &sig.inputs[MAX_ARGUMENTS],
+            format!("`#[{attr}]` handlers take at most {MAX_ARGUMENTS} arguments"),
+        ));
+    }
     HandlerFn {
         name: sig.ident.clone(),
         vis: item.vis.clone(),
         arg_types,
         output: sig.output.clone(),
+        well_formed: !errors.found,
+    }
+}
+
+/// The errors of `check`, noting whether there were any.
+struct ShapeErrors<'e> {
+    errors: &'e mut Errors,
+    found: bool,
+}
+
+impl ShapeErrors<'_> {
+    fn push(&mut self, error: syn::Error) {
+        self.found = true;
+        self.errors.push(error);
     }
 }
 

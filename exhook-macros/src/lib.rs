@@ -28,7 +28,8 @@ macro_rules! hook_attributes {
             doc: $doc:literal,
         }
     )*) => {$(
-        /// Put it on an `async fn`; the function stays callable as written.
+        /// Put it on an `async fn`; the function stays callable and awaitable
+        /// as written, and returns `impl exhook_runtime::HandlerFuture`.
         /// Options: `crate = "path"` names `exhook_runtime` when the
         /// dependency was renamed. What its handlers take and return is on
         /// its page in `exhook_runtime`.

@@ -64,11 +64,27 @@ pub(crate) fn provider(input: TokenStream) -> TokenStream {
             unique.push(path);
         }
     }
-    // Each handler is named once, spanned at the user's path, so that a
-    // function that is not a handler is reported where it is listed.
-    let entries = unique
-        .iter()
-        .map(|path| quote_spanned!(path.span()=> <#path as #rt::__private::Handler>::ENTRY));
+    // Each handler is named once, as a value: the function itself, whose
+    // future names its handle (see `Listed`). A function without a hook
+    // attribute is then reported where it is listed, by `Listed`'s message;
+    // naming the handle type instead would make it rustc's "expected type,
+    // found function". The helper is spanned at the path too, so that the
+    // bound rustc points to is there, not in the runtime's source.
+    let entries = unique.iter().map(|path| {
+        let listed = quote_spanned!(path.span()=> Listed);
+        quote_spanned! {path.span()=>
+            {
+                use #rt::__private::{Handler, HandlerEntry, #listed};
+                const fn entry<Function, Args>(_: &Function) -> HandlerEntry
+                where
+                    Function: #listed<Args>,
+                {
+                    <Function::Handle as Handler>::ENTRY
+                }
+                entry(&#path)
+            }
+        }
+    });
     // The same handler under two paths (`auth`, `crate::auth`) is found
     // only once the paths are resolved: by a `const` per later handler,
     // failing at its path.

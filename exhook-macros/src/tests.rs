@@ -270,6 +270,73 @@ fn failed_attribute_still_emits_the_function_and_a_stub() {
 }
 
 #[test]
+fn a_handler_keeps_its_function_inside_one_that_names_it() {
+    let out = expand::hook_attribute(
+        hook("on_client_authorize"),
+        TokenStream::new(),
+        quote!(
+            /// Docs.
+            #[tracing::instrument]
+            #[allow(unused)]
+            pub async fn acl(client: &ClientInfo, (a, b): (u8, u8)) -> Decision {
+                body()
+            }
+        ),
+    );
+    let text = out.to_string();
+    // Outside: the documentation, the lint levels, the user's argument
+    // names where they are names, and a future that names the handle.
+    let outer = "# [doc = r\" Docs.\"] # [allow (unused)] # [inline] \
+                 pub fn acl (client : & ClientInfo , __exhook_arg1 : (u8 , u8)) \
+                 -> impl :: exhook_runtime :: HandlerFuture < Handle = acl , Output = Decision > {";
+    assert!(text.contains(outer), "{text}");
+    // Inside: the function as written, with every other attribute.
+    let inner = "# [tracing :: instrument] # [allow (unused)] \
+                 async fn acl (client : & ClientInfo , (a , b) : (u8 , u8)) -> Decision { body () }";
+    assert!(text.contains(inner), "{text}");
+    assert!(
+        text.contains(
+            ":: exhook_runtime :: __private :: Handled :: new (acl (client , __exhook_arg1))"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.matches("Docs.").count(), 1, "{text}");
+
+    // An argument named like the function cannot name the outer one's
+    // argument: the call inside would find the argument, not the function.
+    let out = expand::hook_attribute(
+        hook("on_client_connected"),
+        TokenStream::new(),
+        quote!(
+            async fn seen(seen: &ClientInfo) {}
+        ),
+    );
+    assert!(
+        out.to_string()
+            .contains("Handled :: new (seen (__exhook_arg0))"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_function_that_cannot_be_a_handler_is_kept_inside_a_stub() {
+    let out = expand::hook_attribute(
+        hook("on_client_connected"),
+        TokenStream::new(),
+        quote!(
+            fn connected(client: &ClientInfo) {}
+        ),
+    );
+    let text = out.to_string();
+    assert!(
+        text.contains("fn connected () -> impl :: exhook_runtime :: HandlerFuture < Handle = connected , Output = () > { # [allow (dead_code)] fn connected (client : & ClientInfo) { }"),
+        "{text}"
+    );
+    assert!(text.contains(":: core :: future :: pending ()"), "{text}");
+    assert_eq!(text.matches("compile_error").count(), 1, "{text}");
+}
+
+#[test]
 fn expansion_names_the_runtime_through_one_path() {
     let out = expand::hook_attribute(
         hook("on_message_publish"),
@@ -314,9 +381,11 @@ fn expansion_names_the_runtime_through_one_path() {
 #[test]
 fn provider_lists() {
     let text = provider::provider(quote!(a, b::c)).to_string();
-    let entries = "& [< a as :: exhook_runtime :: __private :: Handler > :: ENTRY , \
-                   < b :: c as :: exhook_runtime :: __private :: Handler > :: ENTRY]";
-    assert!(text.contains(entries), "{text}");
+    // Each entry names the function itself, as a value, in list order.
+    let first = text.find("entry (& a)").expect(&text);
+    let second = text.find("entry (& b :: c)").expect(&text);
+    assert!(first < second, "{text}");
+    assert!(text.contains("where Function : Listed < Args >"), "{text}");
     let text = provider::provider(quote!(crate = "hooks"; a,)).to_string();
     assert!(
         text.contains("hooks :: __private :: provider (HANDLERS)"),

@@ -5,7 +5,6 @@
 //!
 //! ```no_run
 //! use exhook_runtime::prelude::*;
-//! use exhook_runtime::prelude::*;
 //!
 //! #[on_client_authenticate]
 //! async fn auth(client: &ClientInfo) -> Decision {
@@ -28,7 +27,9 @@
 //!
 //! Each hook attribute (`#[on_client_connect]`, `#[on_message_publish]`, …,
 //! one per EMQX hook point) goes on an `async fn`. The function stays an
-//! ordinary function that tests can call. Its arguments are the pieces of the
+//! ordinary function that tests can call and await; its signature becomes
+//! `fn(..) -> impl` [`HandlerFuture`]`<Output = T>`, which is how
+//! [`provider!`] knows it for a handler. Its arguments are the pieces of the
 //! event it needs — `&ClientInfo`, `&ConnInfo`, `&Message`, `&RequestMeta`,
 //! the whole request, [`ChainResult`], [`Version`] — and any [`State<T>`].
 //! Its return type says what the hook can answer:
@@ -49,7 +50,8 @@
 //! [`provider!`] lists the handlers explicitly. An explicit list was chosen
 //! over link-time collection because it is visible in `main`, works on every
 //! platform, fixes the order in which handlers of one hook run, and lets the
-//! compiler reject a handler listed twice. From the list, the hooks and topic
+//! compiler reject a handler listed twice, or a function without a hook
+//! attribute. From the list, the hooks and topic
 //! filters advertised to EMQX are a constant ([`Provider::hooks`] is a `const fn`).
 //!
 //! # Topics
@@ -112,6 +114,7 @@ mod error;
 pub mod event;
 mod extract;
 mod handler;
+mod handler_future;
 mod hook;
 pub mod hooks;
 mod kind;
@@ -151,6 +154,7 @@ pub use extract::{Call, ChainResult, ChainValue, FromCall, Rejection};
 pub use handler::HandlerSpec;
 #[doc(hidden)]
 pub use handler::{Handler, HandlerEntry};
+pub use handler_future::HandlerFuture;
 pub use hook::{Hook, HookSet};
 pub use outcome::{Advertise, Decision, Publish};
 pub use provider::{LoadedHooks, Provider};

@@ -5,6 +5,8 @@
 
 pub use crate::extract::{ArgFacts, Call, FromCall, Rejection};
 pub use crate::handler::{Answer, Handler, HandlerEntry, HandlerSpec};
+pub use crate::handler_future::Handled;
+use crate::handler_future::HandlerFuture;
 pub use crate::hook::Hook;
 pub use crate::hooks::HookPoint;
 pub use crate::kind::HookKind;
@@ -41,6 +43,52 @@ pub const fn provider(entries: &'static [HandlerEntry]) -> Provider {
 pub const fn listed_before(entries: &[HandlerEntry], index: usize) -> bool {
     HandlerEntry::listed_before(entries, index)
 }
+
+/// What `provider!` finds from a listed function: implemented for every
+/// function of up to 16 arguments whose future is a [`HandlerFuture`],
+/// which the hook attributes alone make. `Args` is the arguments' tuple.
+#[diagnostic::on_unimplemented(
+    message = "`provider!` lists handlers, and this has no hook attribute",
+    label = "not a handler: it has no hook attribute",
+    note = "put a hook attribute such as `#[on_client_authenticate]` on an `async fn` and list the function here"
+)]
+pub trait Listed<Args> {
+    /// The handle the attribute made for the function.
+    type Handle: Handler;
+}
+
+macro_rules! listed {
+    ($($argument:ident)*) => {
+        // Not suggested for what is not a handler: rustc would list one impl
+        // per arity, quoting this file.
+        #[diagnostic::do_not_recommend]
+        impl<Function, Returned, $($argument),*> Listed<($($argument,)*)> for Function
+        where
+            Function: Fn($($argument),*) -> Returned,
+            Returned: HandlerFuture,
+        {
+            type Handle = Returned::Handle;
+        }
+    };
+}
+
+listed!();
+listed!(A1);
+listed!(A1 A2);
+listed!(A1 A2 A3);
+listed!(A1 A2 A3 A4);
+listed!(A1 A2 A3 A4 A5);
+listed!(A1 A2 A3 A4 A5 A6);
+listed!(A1 A2 A3 A4 A5 A6 A7);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8 A9);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14 A15);
+listed!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12 A13 A14 A15 A16);
 
 /// How a generated handler makes each argument: through `FromCall`, by a
 /// blanket impl. An argument that fails is then reported at its missing

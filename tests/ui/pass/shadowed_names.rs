@@ -44,7 +44,25 @@ mod handlers {
     }
 }
 
+/// A handler named like a crate of the extern prelude (a dependency here;
+/// in a crate's tests, binaries and doctests, the crate itself), listed by
+/// its bare name.
+#[exhook_runtime::on_client_connected]
+async fn tokio() {}
+
+use exhook_runtime::on_session_created;
+
 fn main() {
-    let provider = exhook_runtime::provider![handlers::auth::check, handlers::publish];
-    let _server = exhook_runtime::Server::new(provider).state(State(8));
+    // The same in a block, as a doctest's handlers are: named like the
+    // runtime itself, which the code below then names with a leading `::`.
+    #[on_session_created]
+    async fn exhook_runtime() {}
+
+    let provider = ::exhook_runtime::provider![
+        handlers::auth::check,
+        handlers::publish,
+        tokio,
+        exhook_runtime
+    ];
+    let _server = ::exhook_runtime::Server::new(provider).state(State(8));
 }
