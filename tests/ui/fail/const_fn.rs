@@ -3,4 +3,7 @@ use exhook_runtime::on_session_created;
 #[on_session_created]
 const async fn created() {}
 
-fn main() {}
+// Listed, it raises nothing more.
+fn main() {
+    let _ = exhook_runtime::provider![created];
+}

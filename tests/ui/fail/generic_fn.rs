@@ -5,4 +5,7 @@ async fn auth<T: Default>(_value: T) -> Decision {
     Decision::Ignore
 }
 
-fn main() {}
+// Listed, it raises nothing more.
+fn main() {
+    let _ = exhook_runtime::provider![auth];
+}
