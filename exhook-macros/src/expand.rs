@@ -13,9 +13,11 @@ use crate::handler_fn::{self, HandlerFn};
 use crate::topics;
 use exhook_hooks::{Answer, Hook};
 
-/// The whole attribute: parse, check, expand; on any error the function
-/// is still emitted unchanged, with the errors and a stub `Handler` so that
-/// `provider!` lists using it raise nothing more.
+/// The whole attribute: parse, check, expand. On any error the function is
+/// still emitted (the user's function as written, inside a stand-in of the
+/// same name whose future never completes), with the errors and a stub
+/// `Handler`, so that `provider!` lists using it, and callers, raise
+/// nothing more.
 pub(crate) fn hook_attribute(hook: Hook, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = args::parse(hook, args, &mut errors);
@@ -39,7 +41,7 @@ pub(crate) fn hook_attribute(hook: Hook, args: TokenStream, item: TokenStream) -
         .iter()
         .any(|input| matches!(input, syn::FnArg::Receiver(_)));
     if errors.is_empty() {
-        let listed = listed_function(&function, &runtime);
+        let listed = listed_function(&function, Body::Call, &runtime);
         let handler_impl = handler_impl(hook, &args, &handler, &runtime);
         quote!(#listed #handler_impl)
     } else if is_method {
@@ -50,15 +52,31 @@ pub(crate) fn hook_attribute(hook: Hook, args: TokenStream, item: TokenStream) -
         // `const async fn` is also rustc's own error; reported once is enough.
         let mut function = function;
         function.sig.constness = None;
-        let listed = if handler.well_formed {
-            listed_function(&function, &runtime)
+        let body = if handler.well_formed {
+            Body::Call
+        } else if handler.copyable_signature {
+            Body::Pending
         } else {
-            stub_function(&function, &runtime)
+            Body::PendingWithoutArguments
         };
+        let listed = listed_function(&function, body, &runtime);
         let stub = stub_impl(hook, &handler, &runtime);
         let errors = errors.finish();
         quote!(#listed #stub #errors)
     }
+}
+
+/// What the function `provider!` lists does with the user's function.
+#[derive(Clone, Copy, PartialEq)]
+enum Body {
+    /// Calls it and returns its future: the handler.
+    Call,
+    /// Stands in for a function that cannot be a handler as written (not
+    /// `async`, say), with its arguments and return type.
+    Pending,
+    /// Stands in for one whose signature cannot be copied (generic, or
+    /// taking `impl Trait`): no arguments, `()`.
+    PendingWithoutArguments,
 }
 
 /// The user's `async fn`, unchanged but for attributes that belong to the
@@ -68,83 +86,103 @@ pub(crate) fn hook_attribute(hook: Hook, args: TokenStream, item: TokenStream) -
 /// without a hook attribute where it is listed.
 ///
 /// The return type names `HandlerFuture` at the crate's root, not through
-/// `__private`: it is part of the signature users see.
+/// `__private`: it is part of the signature users see. The `fn` token is
+/// the user's, so that lints about the function (`missing_docs`) point at
+/// it.
 ///
 /// The `impl` type is written here, so rustc reads it in this crate's
 /// edition, 2024, where it captures every lifetime of the arguments, as
 /// the `async fn` did, in a caller's crate of any edition.
-fn listed_function(function: &ItemFn, rt: &TokenStream) -> TokenStream {
+fn listed_function(function: &ItemFn, body: Body, rt: &TokenStream) -> TokenStream {
     let name = &function.sig.ident;
+    let fn_token = &function.sig.fn_token;
     let (outer_attrs, inner_attrs) = split_attributes(&function.attrs);
     let vis = &function.vis;
-    let generics = &function.sig.generics;
-    let output = match &function.sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => quote!(#ty),
-    };
-    let (params, types): (Vec<Ident>, Vec<&syn::Type>) = function
-        .sig
-        .inputs
-        .iter()
-        .enumerate()
-        .filter_map(|(index, input)| match input {
-            FnArg::Typed(arg) => Some((parameter_name(&arg.pat, name, index), &*arg.ty)),
+    let (generics, output, params, types) = if body == Body::PendingWithoutArguments {
+        (None, quote!(()), Vec::new(), Vec::new())
+    } else {
+        let output = match &function.sig.output {
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) => quote!(#ty),
+        };
+        let inputs = function.sig.inputs.iter().filter_map(|input| match input {
+            FnArg::Typed(arg) => Some(arg),
             FnArg::Receiver(_) => None,
-        })
-        .unzip();
+        });
+        let names = parameter_names(inputs.clone().map(|arg| &*arg.pat), name);
+        let types = inputs.map(|arg| &*arg.ty).collect();
+        (Some(&function.sig.generics), output, names, types)
+    };
     let mut inner = function.clone();
     inner.attrs = inner_attrs;
     inner.vis = syn::Visibility::Inherited;
+    let returned = match body {
+        Body::Call => quote!(#rt::__private::Handled::new(#name(#(#params),*))),
+        Body::Pending | Body::PendingWithoutArguments => quote! {
+            let _ = (#(#params,)*);
+            #rt::__private::Handled::new(::core::future::pending())
+        },
+    };
+    let inner_allow = (body != Body::Call).then(|| quote!(#[allow(dead_code)]));
+    // The body's braces are the user's: with the `fn` token, they make the
+    // item's span the user's code, where rustc reports a handler that no
+    // `provider!` lists as never used, as it did for the `async fn`.
+    let mut block = proc_macro2::Group::new(
+        proc_macro2::Delimiter::Brace,
+        quote! {
+            #inner_allow
+            #inner
+            #returned
+        },
+    );
+    block.set_span(function.block.brace_token.span.join());
+    // So is the signature's last token, for lints about the signature
+    // (`missing_docs`, `unreachable_pub`), which rustc reports at its span.
+    // The `impl` type still starts with this crate's `impl`, whose edition
+    // rustc reads.
+    let mut close = proc_macro2::Punct::new('>', proc_macro2::Spacing::Alone);
+    close.set_span(name.span());
     quote! {
         #(#outer_attrs)*
         #[inline]
-        #vis fn #name #generics (#(#params: #types),*)
-            -> impl #rt::HandlerFuture<Handle = #name, Output = #output>
-        {
-            #inner
-            #rt::__private::Handled::new(#name(#(#params),*))
-        }
-    }
-}
-
-/// What stands in for [`listed_function`] when the function cannot be a
-/// handler as written (not `async`, generic, ...): the function, unused,
-/// inside one that `provider!` lists without further errors.
-fn stub_function(function: &ItemFn, rt: &TokenStream) -> TokenStream {
-    let name = &function.sig.ident;
-    let (outer_attrs, inner_attrs) = split_attributes(&function.attrs);
-    let vis = &function.vis;
-    let mut inner = function.clone();
-    inner.attrs = inner_attrs;
-    inner.vis = syn::Visibility::Inherited;
-    quote! {
-        #(#outer_attrs)*
-        #vis fn #name() -> impl #rt::HandlerFuture<Handle = #name, Output = ()> {
-            #[allow(dead_code)]
-            #inner
-            #rt::__private::Handled::new(::core::future::pending())
-        }
+        #vis #fn_token #name #generics (#(#params: #types),*)
+            -> impl #rt::HandlerFuture<Handle = #name, Output = #output #close
+        #block
     }
 }
 
 /// The function's attributes, split between the function `provider!`
-/// lists (documentation, `cfg`, deprecation) and the user's own function
-/// inside it (everything else, such as `#[tracing::instrument]`, which
-/// must see the `async fn`). Lint levels apply to both, but `expect`, which
-/// would go unfulfilled on one of them.
-fn split_attributes(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<Attribute>) {
+/// lists and the user's own function inside it:
+/// - documentation, `cfg` and deprecation go outside;
+/// - lint levels apply to both, as both have the user's signature;
+/// - everything else goes inside (`#[tracing::instrument]` must see the
+///   `async fn`).
+fn split_attributes(attrs: &[Attribute]) -> (Vec<Attribute>, Vec<Attribute>) {
     let mut outer = Vec::new();
     let mut inner = Vec::new();
     for attr in attrs {
         let path = attr.path();
         if path.is_ident("doc") || path.is_ident("cfg") || path.is_ident("deprecated") {
-            outer.push(attr);
+            outer.push(attr.clone());
         } else if ["allow", "warn", "deny", "forbid"]
             .iter()
-            .any(|lint| path.is_ident(lint))
+            .any(|both| path.is_ident(both))
         {
-            outer.push(attr);
+            outer.push(attr.clone());
             inner.push(attr.clone());
+        } else if path.is_ident("expect") {
+            // A lint may fire on either function or both: on the signature
+            // (both), the body (inside), or the function's use (`dead_code`,
+            // outside). The expectation goes on both, and the one it is not
+            // met on is not reported.
+            let unmet =
+                syn::parse_quote_spanned!(attr.span()=> #[allow(unfulfilled_lint_expectations)]);
+            outer.push(attr.clone());
+            outer.push(unmet);
+            inner.push(attr.clone());
+            inner.push(
+                syn::parse_quote_spanned!(attr.span()=> #[allow(unfulfilled_lint_expectations)]),
+            );
         } else {
             inner.push(attr.clone());
         }
@@ -152,17 +190,43 @@ fn split_attributes(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<Attribute>) {
     (outer, inner)
 }
 
-/// The outer function's name for argument `index`: the user's, when it is
-/// a plain name (so that documentation shows it), else a generated one.
-fn parameter_name(pat: &Pat, function: &Ident, index: usize) -> Ident {
-    match pat {
-        Pat::Ident(pat)
-            if pat.by_ref.is_none() && pat.subpat.is_none() && pat.ident != *function =>
-        {
-            pat.ident.clone()
-        }
-        _ => format_ident!("__exhook_arg{}", index),
-    }
+/// The outer function's argument names: the user's where they are plain
+/// names (so that documentation shows them), without leading underscores
+/// (`_client` would be a used underscore binding there); a generated name
+/// for patterns, and where a name would be the function's (the call inside
+/// would find the argument) or another argument's.
+fn parameter_names<'p>(pats: impl Iterator<Item = &'p Pat>, function: &Ident) -> Vec<Ident> {
+    let wanted: Vec<Option<Ident>> = pats
+        .map(|pat| match pat {
+            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                let text = pat.ident.to_string();
+                if text.starts_with("r#") {
+                    return Some(pat.ident.clone());
+                }
+                // Not a name once bare (`_`, `_type`): a generated one.
+                let mut bare: Ident = syn::parse_str(text.trim_start_matches('_')).ok()?;
+                bare.set_span(pat.ident.span());
+                Some(bare)
+            }
+            _ => None,
+        })
+        .collect();
+    wanted
+        .iter()
+        .enumerate()
+        .map(|(index, name)| match name {
+            Some(name)
+                if name != function
+                    && wanted
+                        .iter()
+                        .enumerate()
+                        .all(|(other, taken)| other == index || taken.as_ref() != Some(name)) =>
+            {
+                name.clone()
+            }
+            _ => format_ident!("__exhook_arg{}", index),
+        })
+        .collect()
 }
 
 fn first_span(item: &TokenStream) -> Span {
@@ -298,6 +362,9 @@ fn handler_impl(hook: Hook, args: &HookArgs, handler: &HandlerFn, rt: &TokenStre
         // Not suggested when something else listed in `provider!` is not a
         // handler: rustc would list every handler, quoting each one.
         #[diagnostic::do_not_recommend]
+        // A deprecated handler is reported where the user calls or lists it,
+        // not here.
+        #[allow(deprecated)]
         impl #rt::__private::Handler for #name {
             #spec
 

@@ -17,6 +17,10 @@ pub(crate) struct HandlerFn {
     /// Whether the function is one the attribute can keep as a handler's:
     /// a free `async fn`, without generics or `impl Trait` arguments.
     pub(crate) well_formed: bool,
+    /// Whether its arguments and return type can be copied onto another
+    /// function: no type or const parameters, no `where` clause and no
+    /// `impl Trait` argument (while it may still be, say, not `async`).
+    pub(crate) copyable_signature: bool,
 }
 
 /// The most arguments a handler takes; `provider!` recognises handlers of
@@ -28,6 +32,7 @@ pub(crate) fn check(hook: Hook, item: &ItemFn, errors: &mut Errors) -> HandlerFn
     let mut errors = ShapeErrors {
         errors,
         found: false,
+        uncopyable: false,
     };
     let errors = &mut errors;
     let sig = &item.sig;
@@ -69,18 +74,18 @@ pub(crate) fn check(hook: Hook, item: &ItemFn, errors: &mut Errors) -> HandlerFn
     for param in &sig.generics.params {
         match param {
             GenericParam::Lifetime(lifetime) => own_lifetimes.push(lifetime.lifetime.clone()),
-            GenericParam::Type(param) => errors.push(syn::Error::new(
+            GenericParam::Type(param) => errors.push_uncopyable(syn::Error::new(
                 param.ident.span(),
                 format!("`#[{attr}]` handlers cannot be generic: the hook calls them with concrete types; name the argument types instead of `{}`", param.ident),
             )),
-            GenericParam::Const(param) => errors.push(syn::Error::new(
+            GenericParam::Const(param) => errors.push_uncopyable(syn::Error::new(
                 param.ident.span(),
                 format!("`#[{attr}]` handlers cannot take const parameters"),
             )),
         }
     }
     if let Some(clause) = &sig.generics.where_clause {
-        errors.push(syn::Error::new(
+        errors.push_uncopyable(syn::Error::new(
             clause.where_token.span,
             format!("`#[{attr}]` handlers cannot have a `where` clause"),
         ));
@@ -94,7 +99,7 @@ pub(crate) fn check(hook: Hook, item: &ItemFn, errors: &mut Errors) -> HandlerFn
             )),
             FnArg::Typed(arg) => {
                 if let Type::ImplTrait(impl_trait) = &*arg.ty {
-                    errors.push(syn::Error::new(
+                    errors.push_uncopyable(syn::Error::new(
                         impl_trait.impl_token.span,
                         format!("`#[{attr}]` handler arguments cannot be `impl Trait`: name the type"),
                     ));
@@ -117,19 +122,27 @@ pub(crate) fn check(hook: Hook, item: &ItemFn, errors: &mut Errors) -> HandlerFn
         arg_types,
         output: sig.output.clone(),
         well_formed: !errors.found,
+        copyable_signature: !errors.uncopyable,
     }
 }
 
-/// The errors of `check`, noting whether there were any.
+/// The errors of `check`, noting whether there were any, and whether one
+/// makes the signature impossible to copy.
 struct ShapeErrors<'e> {
     errors: &'e mut Errors,
     found: bool,
+    uncopyable: bool,
 }
 
 impl ShapeErrors<'_> {
     fn push(&mut self, error: syn::Error) {
         self.found = true;
         self.errors.push(error);
+    }
+
+    fn push_uncopyable(&mut self, error: syn::Error) {
+        self.uncopyable = true;
+        self.push(error);
     }
 }
 

@@ -1,6 +1,6 @@
 //! `provider![a, b, c]`: the handlers one server runs, in order.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -26,6 +26,24 @@ impl Parse for ProviderInput {
         let handlers = Punctuated::parse_terminated(input)?;
         Ok(ProviderInput { runtime, handlers })
     }
+}
+
+/// `path` resolved among items only, and the span for the code around
+/// it. A lone name gets the hygiene of `macro_rules!` (`Span::mixed_site`),
+/// where the caller's local variables are not in scope, so that
+/// `let auth = ..; provider![auth]` lists the function `auth`; items,
+/// block-local ones too, resolve as at the caller. The code around it gets
+/// the same hygiene, at the same place, so that rustc reports an error in
+/// it at the name. A longer path starts with a module or a keyword, never a
+/// local variable, and is left as written.
+fn items_only(path: &Path) -> (Span, Path) {
+    let Some(name) = path.get_ident() else {
+        return (path.span(), path.clone());
+    };
+    let span = Span::mixed_site().located_at(name.span());
+    let mut name = name.clone();
+    name.set_span(span);
+    (span, Path::from(name))
 }
 
 pub(crate) fn provider(input: TokenStream) -> TokenStream {
@@ -68,20 +86,25 @@ pub(crate) fn provider(input: TokenStream) -> TokenStream {
     // future names its handle (see `Listed`). A function without a hook
     // attribute is then reported where it is listed, by `Listed`'s message;
     // naming the handle type instead would make it rustc's "expected type,
-    // found function". The helper is spanned at the path too, so that the
-    // bound rustc points to is there, not in the runtime's source.
+    // found function". The helper's names start with `__exhook` so that no
+    // handler's name is shadowed by them, and are spanned at the path, so
+    // that the bound rustc points to is there, not in the runtime's source.
     let entries = unique.iter().map(|path| {
-        let listed = quote_spanned!(path.span()=> Listed);
-        quote_spanned! {path.span()=>
+        let (span, path) = items_only(path);
+        let listed = quote_spanned!(span=> __ExhookListed);
+        quote_spanned! {span=>
             {
-                use #rt::__private::{Handler, HandlerEntry, #listed};
-                const fn entry<Function, Args>(_: &Function) -> HandlerEntry
+                use #rt::__private::{
+                    Handler as __ExhookHandler, HandlerEntry as __ExhookHandlerEntry,
+                    Listed as #listed,
+                };
+                const fn __exhook_entry<Function, Args>(_: &Function) -> __ExhookHandlerEntry
                 where
                     Function: #listed<Args>,
                 {
-                    <Function::Handle as Handler>::ENTRY
+                    <Function::Handle as __ExhookHandler>::ENTRY
                 }
-                entry(&#path)
+                __exhook_entry(&#path)
             }
         }
     });

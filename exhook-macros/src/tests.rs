@@ -320,20 +320,73 @@ fn a_handler_keeps_its_function_inside_one_that_names_it() {
 
 #[test]
 fn a_function_that_cannot_be_a_handler_is_kept_inside_a_stub() {
+    // Not `async`: the stand-in keeps its arguments and return type, so
+    // that callers raise nothing more.
     let out = expand::hook_attribute(
-        hook("on_client_connected"),
+        hook("on_client_authenticate"),
         TokenStream::new(),
         quote!(
-            fn connected(client: &ClientInfo) {}
+            fn auth(_client: &ClientInfo) -> Decision {
+                Decision::Allow
+            }
         ),
     );
     let text = out.to_string();
     assert!(
-        text.contains("fn connected () -> impl :: exhook_runtime :: HandlerFuture < Handle = connected , Output = () > { # [allow (dead_code)] fn connected (client : & ClientInfo) { }"),
+        text.contains("fn auth (client : & ClientInfo) -> impl :: exhook_runtime :: HandlerFuture < Handle = auth , Output = Decision > { # [allow (dead_code)] fn auth (_client : & ClientInfo) -> Decision { Decision :: Allow } let _ = (client ,) ;"),
         "{text}"
     );
     assert!(text.contains(":: core :: future :: pending ()"), "{text}");
     assert_eq!(text.matches("compile_error").count(), 1, "{text}");
+
+    // Generic: its signature cannot be copied, so the stand-in has none.
+    let out = expand::hook_attribute(
+        hook("on_client_authenticate"),
+        TokenStream::new(),
+        quote!(
+            async fn auth<T>(value: T) -> Decision {
+                Decision::Allow
+            }
+        ),
+    );
+    let text = out.to_string();
+    assert!(
+        text.contains("fn auth () -> impl :: exhook_runtime :: HandlerFuture < Handle = auth , Output = () > { # [allow (dead_code)] async fn auth < T > (value : T)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn lint_attributes_apply_where_the_lint_fires_once() {
+    let out = expand::hook_attribute(
+        hook("on_client_connected"),
+        TokenStream::new(),
+        quote!(
+            #[expect(non_snake_case)]
+            #[deny(unused)]
+            #[must_use]
+            async fn Connected(_client: &ClientInfo, _: u8, __r: u8) {}
+        ),
+    );
+    let text = out.to_string();
+    // An `expect` goes on both functions, either of which the lint may fire
+    // on, and is not reported unmet on the other; lint levels go on both;
+    // `must_use` stays on the `async fn`. Argument names lose their leading
+    // underscores outside.
+    let expect =
+        "# [expect (non_snake_case)] # [allow (unfulfilled_lint_expectations)] # [deny (unused)]";
+    assert!(
+        text.contains(&format!(
+            "{expect} # [inline] fn Connected (client : & ClientInfo , __exhook_arg1 : u8 , r : u8)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{{ {expect} # [must_use] async fn Connected (_client : & ClientInfo , _ : u8 , __r : u8)"
+        )),
+        "{text}"
+    );
 }
 
 #[test]
@@ -382,10 +435,14 @@ fn expansion_names_the_runtime_through_one_path() {
 fn provider_lists() {
     let text = provider::provider(quote!(a, b::c)).to_string();
     // Each entry names the function itself, as a value, in list order.
-    let first = text.find("entry (& a)").expect(&text);
-    let second = text.find("entry (& b :: c)").expect(&text);
+    let first = text.find("__exhook_entry (& a)").expect(&text);
+    let second = text.find("__exhook_entry (& b :: c)").expect(&text);
     assert!(first < second, "{text}");
-    assert!(text.contains("where Function : Listed < Args >"), "{text}");
+    assert!(
+        text.contains("Listed as __ExhookListed")
+            && text.contains("where Function : __ExhookListed < Args >"),
+        "{text}"
+    );
     let text = provider::provider(quote!(crate = "hooks"; a,)).to_string();
     assert!(
         text.contains("hooks :: __private :: provider (HANDLERS)"),

@@ -13,7 +13,8 @@ use crate::handler::Handler;
 ///
 /// A hook attribute keeps the `async fn` it is put on, and gives it a
 /// signature that says it is a handler: `async fn auth(..) -> Decision`
-/// becomes `fn auth(..) -> impl HandlerFuture<Output = Decision>`. Calling
+/// becomes `fn auth(..) -> impl HandlerFuture<Handle = auth, Output =
+/// Decision>`, where `auth` is the handle the attribute makes. Calling
 /// and awaiting it is unchanged, `auth(..).await` is the `Decision`, and
 /// `provider![auth]` can tell from the function alone that it is a handler.
 /// Only the attributes implement this trait.

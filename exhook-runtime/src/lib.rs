@@ -28,7 +28,7 @@
 //! Each hook attribute (`#[on_client_connect]`, `#[on_message_publish]`, …,
 //! one per EMQX hook point) goes on an `async fn`. The function stays an
 //! ordinary function that tests can call and await; its signature becomes
-//! `fn(..) -> impl` [`HandlerFuture`]`<Output = T>`, which is how
+//! `fn(..) -> impl` [`HandlerFuture`]`<Handle = _, Output = T>`, which is how
 //! [`provider!`] knows it for a handler. Its arguments are the pieces of the
 //! event it needs — `&ClientInfo`, `&ConnInfo`, `&Message`, `&RequestMeta`,
 //! the whole request, [`ChainResult`], [`Version`] — and any [`State<T>`].

@@ -52,17 +52,26 @@ async fn tokio() {}
 
 use exhook_runtime::on_session_created;
 
+/// Named like what `provider!` generates.
+#[on_session_created]
+async fn entry() {}
+
 fn main() {
     // The same in a block, as a doctest's handlers are: named like the
     // runtime itself, which the code below then names with a leading `::`.
     #[on_session_created]
     async fn exhook_runtime() {}
 
+    // A local variable named like a handler is not what the list names.
+    let tokio = "a local variable";
+
     let provider = ::exhook_runtime::provider![
         handlers::auth::check,
         handlers::publish,
         tokio,
-        exhook_runtime
+        exhook_runtime,
+        entry
     ];
     let _server = ::exhook_runtime::Server::new(provider).state(State(8));
+    let _ = tokio;
 }
