@@ -58,17 +58,18 @@ impl Inner {
 impl RawH2 {
     /// Connects, sends the preface and an empty SETTINGS frame.
     pub async fn connect(addr: SocketAddr) -> RawH2 {
-        let raw = RawH2::connect_silent(addr).await;
         let mut hello = PREFACE.to_vec();
         hello.extend(frame(SETTINGS, 0, 0, &[]));
-        raw.write(&hello).await;
-        raw
+        RawH2::connect_sending(addr, &hello).await
     }
 
-    /// Connects and sends nothing.
-    pub async fn connect_silent(addr: SocketAddr) -> RawH2 {
+    /// Connects and sends `first` before anything else: the server sends
+    /// its SETTINGS at once, and their acknowledgement must not go out
+    /// before the preface (the server would see a protocol error).
+    async fn connect_sending(addr: SocketAddr, first: &[u8]) -> RawH2 {
         let stream = TcpStream::connect(addr).await.expect("connect");
-        let (mut reader, writer) = stream.into_split();
+        let (mut reader, mut writer) = stream.into_split();
+        writer.write_all(first).await.expect("write the preface");
         let writer = tokio::sync::Mutex::new(writer);
         let seen: Arc<(Mutex<Seen>, Notify)> = Arc::default();
         let inner = Arc::new(Inner {
