@@ -326,7 +326,7 @@ fn handler_impl(hook: Hook, args: &HookArgs, handler: &HandlerFn, rt: &TokenStre
         // that an argument the hook cannot provide is one error there.
         let span = name_span(ty);
         quote_spanned! {span=>
-            let #value = match <#ty as #rt::__private::HandlerArgument<'__exhook, #marker>>::make(call).await {
+            let #value = match <#ty as #rt::__private::HandlerArgument<'__exhook, #marker>>::make(__exhook_call).await {
                 ::core::result::Result::Ok(value) => value,
                 ::core::result::Result::Err(rejection) => {
                     return #rt::__private::reject::<#marker>(rejection);
@@ -370,7 +370,7 @@ fn handler_impl(hook: Hook, args: &HookArgs, handler: &HandlerFn, rt: &TokenStre
 
             #[inline]
             fn call<'__exhook>(
-                call: #rt::__private::Call<'__exhook, #marker>,
+                __exhook_call: #rt::__private::Call<'__exhook, #marker>,
             ) -> impl #rt::__private::Future<
                 Output = ::core::result::Result<#rt::__private::Answer<#marker>, #rt::__private::Status>,
             > + #rt::__private::Send + '__exhook {

@@ -56,6 +56,10 @@ use exhook_runtime::on_session_created;
 #[on_session_created]
 async fn entry() {}
 
+/// Named like the generated `Handler::call`'s argument.
+#[exhook_runtime::on_session_terminated]
+async fn call() {}
+
 fn main() {
     // The same in a block, as a doctest's handlers are: named like the
     // runtime itself, which the code below then names with a leading `::`.
@@ -70,7 +74,8 @@ fn main() {
         handlers::publish,
         tokio,
         exhook_runtime,
-        entry
+        entry,
+        call
     ];
     let _server = ::exhook_runtime::Server::new(provider).state(State(8));
     let _ = tokio;
