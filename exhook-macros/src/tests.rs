@@ -193,6 +193,26 @@ fn check_fn(attribute: &str, item: TokenStream) -> (handler_fn::HandlerFn, Vec<(
 }
 
 #[test]
+fn a_handler_takes_at_most_sixteen_arguments() {
+    let sixteen: Vec<_> = (0..16_u8).map(|i| quote::format_ident!("a{}", i)).collect();
+    let (handler, errors) = check_fn(
+        "on_client_connected",
+        quote!(async fn ok(#(#sixteen: u8),*) {}),
+    );
+    assert!(errors.is_empty() && handler.well_formed, "{errors:?}");
+    let (handler, errors) = check_fn(
+        "on_client_connected",
+        quote!(async fn many(#(#sixteen: u8),*, seventeenth: u8) {}),
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors[0].1,
+        "`#[on_client_connected]` handlers take at most 16 arguments"
+    );
+    assert!(!handler.well_formed && handler.copyable_signature);
+}
+
+#[test]
 fn handler_signatures() {
     let (handler, errors) = check_fn(
         "on_client_connected",

@@ -28,6 +28,30 @@ pub async fn rewrite(mut msg: Message) -> Publish {
     Publish::Continue(msg)
 }
 
+/// As many arguments as a handler takes.
+#[on_client_connect]
+#[allow(clippy::too_many_arguments)]
+async fn sixteen(
+    a: &ConnInfo,
+    b: &RequestMeta,
+    c: Version,
+    d: State<u8>,
+    e: State<u8>,
+    f: State<u8>,
+    g: State<u8>,
+    h: State<u8>,
+    i: State<u8>,
+    j: State<u8>,
+    k: State<u8>,
+    l: State<u8>,
+    m: State<u8>,
+    n: State<u8>,
+    o: State<u8>,
+    p: State<u8>,
+) {
+    let _ = (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p);
+}
+
 mod nested {
     #[exhook_runtime::on_session_created]
     pub async fn created() {}
@@ -56,9 +80,10 @@ fn main() {
         connected,
         rewrite,
         crate::nested::created,
-        disconnected
+        disconnected,
+        sixteen
     ];
-    assert_eq!(provider.handlers().count(), 5);
+    assert_eq!(provider.handlers().count(), 6);
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(call_directly());
