@@ -86,9 +86,7 @@ enum Body {
 /// without a hook attribute where it is listed.
 ///
 /// The return type names `HandlerFuture` at the crate's root, not through
-/// `__private`: it is part of the signature users see. The `fn` token is
-/// the user's, so that lints about the function (`missing_docs`) point at
-/// it.
+/// `__private`: it is part of the signature users see.
 ///
 /// The `impl` type is written here, so rustc reads it in this crate's
 /// edition, 2024, where it captures every lifetime of the arguments, as
@@ -124,9 +122,12 @@ fn listed_function(function: &ItemFn, body: Body, rt: &TokenStream) -> TokenStre
         },
     };
     let inner_allow = (body != Body::Call).then(|| quote!(#[allow(dead_code)]));
-    // The body's braces are the user's: with the `fn` token, they make the
-    // item's span the user's code, where rustc reports a handler that no
-    // `provider!` lists as never used, as it did for the `async fn`.
+    // The `fn` token, the body's braces and the signature's last token are
+    // the user's: rustc then takes the function and its signature for the
+    // user's code, and reports lints about them there, as it did for the
+    // `async fn` (`dead_code` for a handler no `provider!` lists,
+    // `missing_docs`, `unreachable_pub`). The `impl` type still starts with
+    // this crate's `impl`, whose edition rustc reads.
     let mut block = proc_macro2::Group::new(
         proc_macro2::Delimiter::Brace,
         quote! {
@@ -136,10 +137,6 @@ fn listed_function(function: &ItemFn, body: Body, rt: &TokenStream) -> TokenStre
         },
     );
     block.set_span(function.block.brace_token.span.join());
-    // So is the signature's last token, for lints about the signature
-    // (`missing_docs`, `unreachable_pub`), which rustc reports at its span.
-    // The `impl` type still starts with this crate's `impl`, whose edition
-    // rustc reads.
     let mut close = proc_macro2::Punct::new('>', proc_macro2::Spacing::Alone);
     close.set_span(name.span());
     quote! {
@@ -175,14 +172,10 @@ fn split_attributes(attrs: &[Attribute]) -> (Vec<Attribute>, Vec<Attribute>) {
             // (both), the body (inside), or the function's use (`dead_code`,
             // outside). The expectation goes on both, and the one it is not
             // met on is not reported.
-            let unmet =
+            let unmet: Attribute =
                 syn::parse_quote_spanned!(attr.span()=> #[allow(unfulfilled_lint_expectations)]);
-            outer.push(attr.clone());
-            outer.push(unmet);
-            inner.push(attr.clone());
-            inner.push(
-                syn::parse_quote_spanned!(attr.span()=> #[allow(unfulfilled_lint_expectations)]),
-            );
+            outer.extend([attr.clone(), unmet.clone()]);
+            inner.extend([attr.clone(), unmet]);
         } else {
             inner.push(attr.clone());
         }

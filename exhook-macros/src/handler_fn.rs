@@ -14,8 +14,8 @@ pub(crate) struct HandlerFn {
     /// Argument types, with the function's own lifetimes replaced by `'_`.
     pub(crate) arg_types: Vec<Type>,
     pub(crate) output: ReturnType,
-    /// Whether the function is one the attribute can keep as a handler's:
-    /// a free `async fn`, without generics or `impl Trait` arguments.
+    /// Whether `check` reported nothing about the function, so that it can
+    /// be a handler as written (the attribute's options may still be wrong).
     pub(crate) well_formed: bool,
     /// Whether its arguments and return type can be copied onto another
     /// function: no type or const parameters, no `where` clause and no

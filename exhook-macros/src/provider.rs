@@ -87,22 +87,21 @@ pub(crate) fn provider(input: TokenStream) -> TokenStream {
     // attribute is then reported where it is listed, by `Listed`'s message;
     // naming the handle type instead would make it rustc's "expected type,
     // found function". The helper's names start with `__exhook` so that no
-    // handler's name is shadowed by them, and are spanned at the path, so
-    // that the bound rustc points to is there, not in the runtime's source.
+    // handler's name is shadowed by them. Its bound names `Listed` through
+    // an import spanned at the path, so that the bound rustc points to is
+    // there, not in the runtime's source.
     let entries = unique.iter().map(|path| {
         let (span, path) = items_only(path);
-        let listed = quote_spanned!(span=> __ExhookListed);
         quote_spanned! {span=>
             {
-                use #rt::__private::{
-                    Handler as __ExhookHandler, HandlerEntry as __ExhookHandlerEntry,
-                    Listed as #listed,
-                };
-                const fn __exhook_entry<Function, Args>(_: &Function) -> __ExhookHandlerEntry
+                use #rt::__private::Listed as __ExhookListed;
+                const fn __exhook_entry<Function, Args>(
+                    _: &Function,
+                ) -> #rt::__private::HandlerEntry
                 where
-                    Function: #listed<Args>,
+                    Function: __ExhookListed<Args>,
                 {
-                    <Function::Handle as __ExhookHandler>::ENTRY
+                    <Function::Handle as #rt::__private::Handler>::ENTRY
                 }
                 __exhook_entry(&#path)
             }
